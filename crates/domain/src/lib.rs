@@ -1,0 +1,22 @@
+//! Admit's domain: the types and rules of ticketing with no IO.
+//!
+//! Everything here is pure and deterministic so it can be property-tested and shared by the
+//! server (online), the gate terminal (offline) and the store backends. Time is passed in as
+//! unix milliseconds; nothing here reads a clock.
+
+pub mod checkin;
+pub mod event;
+pub mod hold;
+pub mod ids;
+pub mod inventory;
+pub mod money;
+pub mod order;
+pub mod seating;
+
+pub use checkin::{DenyReason, EntryPolicy, ScanContext, TicketAtGate, decide_entry};
+pub use event::{EventKind, SeatingMode};
+pub use hold::{HoldItem, HoldState};
+pub use ids::*;
+pub use money::{Currency, Money, MoneyError};
+pub use order::{OrderState, PaymentState, TicketStatus};
+pub use seating::{SeatPos, best_available, largest_adjacent_run};

@@ -1,0 +1,226 @@
+//! The card gateway SIMULATOR: behaves like an acquirer in test mode, following the published
+//! test-card conventions, and keeps its own durable ledger (a SQLite file of its own) so that,
+//! like a real provider, it remembers what it charged when Admit crashes mid-payment.
+//!
+//! | card number         | outcome                                      |
+//! |---------------------|----------------------------------------------|
+//! | 4242 4242 4242 4242 | approved                                     |
+//! | 5555 5555 5555 4444 | approved                                     |
+//! | 4000 0000 0000 9995 | declined: insufficient_funds                 |
+//! | 4000 0000 0000 9979 | declined: stolen_card                        |
+//! | 4000 0000 0000 0069 | declined: expired_card                       |
+//! | 4000 0000 0000 0002 | declined: card_declined                      |
+//! | 4000 0000 0000 0119 | never answers (the gateway times out)        |
+//! | any other valid one | approved                                     |
+
+use crate::{ChargeOutcome, DeclineReason, GatewayError, PaymentGateway, PaymentMethod};
+use admit_domain::Money;
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+use std::time::Duration;
+
+/// The test cards and what they do, for docs and the API's payment error hints.
+pub const TEST_CARDS: &[(&str, &str)] = &[
+    ("4242424242424242", "approved"),
+    ("5555555555554444", "approved"),
+    ("4000000000009995", "insufficient_funds"),
+    ("4000000000009979", "stolen_card"),
+    ("4000000000000069", "expired_card"),
+    ("4000000000000002", "card_declined"),
+    ("4000000000000119", "timeout"),
+];
+
+const TIMEOUT_CARD: &str = "4000000000000119";
+
+/// A simulated card acquirer with a durable ledger of its own.
+#[derive(Clone)]
+pub struct CardSimulator {
+    pool: SqlitePool,
+    hang: Duration,
+}
+
+impl CardSimulator {
+    /// Opens (or creates) the simulator's ledger file. `hang` is how long the timeout card
+    /// keeps the caller waiting before the gateway gives up.
+    pub async fn open(path: &Path, hang: Duration) -> Result<CardSimulator, sqlx::Error> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS sim_charges (
+                reference TEXT PRIMARY KEY,
+                amount_minor INTEGER NOT NULL,
+                currency TEXT NOT NULL,
+                last4 TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                authorization TEXT,
+                refunded INTEGER NOT NULL DEFAULT 0
+            )",
+        )
+        .execute(&pool)
+        .await?;
+        Ok(CardSimulator { pool, hang })
+    }
+
+    fn decide(number: &str) -> ChargeOutcome {
+        let decline = match number {
+            "4000000000009995" => Some(DeclineReason::InsufficientFunds),
+            "4000000000009979" => Some(DeclineReason::StolenCard),
+            "4000000000000069" => Some(DeclineReason::ExpiredCard),
+            "4000000000000002" => Some(DeclineReason::CardDeclined),
+            _ => None,
+        };
+        match decline {
+            Some(reason) => ChargeOutcome::Declined(reason),
+            None => ChargeOutcome::Approved { authorization: format!("sim_{}", uuid::Uuid::new_v4().simple()) },
+        }
+    }
+
+    fn outcome_of(row: &sqlx::sqlite::SqliteRow) -> Result<ChargeOutcome, GatewayError> {
+        let outcome: String = row.get("outcome");
+        if outcome == "approved" {
+            return Ok(ChargeOutcome::Approved {
+                authorization: row.get::<Option<String>, _>("authorization").unwrap_or_default(),
+            });
+        }
+        DeclineReason::parse(&outcome)
+            .map(ChargeOutcome::Declined)
+            .ok_or_else(|| GatewayError::Unavailable(format!("corrupt simulator ledger outcome '{outcome}'")))
+    }
+}
+
+fn unavailable(e: sqlx::Error) -> GatewayError {
+    GatewayError::Unavailable(e.to_string())
+}
+
+#[async_trait]
+impl PaymentGateway for CardSimulator {
+    fn name(&self) -> &'static str {
+        "card-simulator"
+    }
+
+    async fn charge(
+        &self,
+        reference: &str,
+        amount: Money,
+        method: &PaymentMethod,
+    ) -> Result<ChargeOutcome, GatewayError> {
+        let PaymentMethod::Card(card) = method;
+        if card.number() == TIMEOUT_CARD {
+            tokio::time::sleep(self.hang).await;
+            return Err(GatewayError::Timeout);
+        }
+        let decided = Self::decide(card.number());
+        let (outcome, authorization) = match &decided {
+            ChargeOutcome::Approved { authorization } => ("approved", Some(authorization.as_str())),
+            ChargeOutcome::Declined(reason) => (reason.code(), None),
+        };
+        // Idempotent on the reference: a repeated charge returns what was recorded first.
+        sqlx::query(
+            "INSERT INTO sim_charges (reference, amount_minor, currency, last4, outcome, authorization)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (reference) DO NOTHING",
+        )
+        .bind(reference)
+        .bind(amount.minor)
+        .bind(amount.currency.code())
+        .bind(card.last4())
+        .bind(outcome)
+        .bind(authorization)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        let row = sqlx::query("SELECT outcome, authorization FROM sim_charges WHERE reference = ?")
+            .bind(reference)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Self::outcome_of(&row)
+    }
+
+    async fn lookup(&self, reference: &str) -> Result<Option<ChargeOutcome>, GatewayError> {
+        let row = sqlx::query("SELECT outcome, authorization FROM sim_charges WHERE reference = ?")
+            .bind(reference)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(Self::outcome_of).transpose()
+    }
+
+    async fn refund(&self, reference: &str) -> Result<(), GatewayError> {
+        sqlx::query("UPDATE sim_charges SET refunded = 1 WHERE reference = ? AND outcome = 'approved'")
+            .bind(reference)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+impl CardSimulator {
+    /// Whether the simulator refunded `reference` (for tests and reconciliation reports).
+    pub async fn was_refunded(&self, reference: &str) -> Result<bool, GatewayError> {
+        let row = sqlx::query("SELECT refunded FROM sim_charges WHERE reference = ?")
+            .bind(reference)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(row.is_some_and(|r| r.get::<i64, _>("refunded") == 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CardDetails;
+    use admit_domain::Currency;
+
+    async fn sim(dir: &tempfile::TempDir) -> CardSimulator {
+        CardSimulator::open(&dir.path().join("sim.db"), Duration::from_millis(50)).await.unwrap()
+    }
+
+    fn card(number: &str) -> PaymentMethod {
+        PaymentMethod::Card(CardDetails::parse(number, 12, 2030, "123").unwrap())
+    }
+
+    fn won(n: i64) -> Money {
+        Money::new(n, Currency::KRW).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_test_cards_approve_and_decline_as_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = sim(&dir).await;
+        assert!(matches!(s.charge("a", won(1), &card("4242424242424242")).await, Ok(ChargeOutcome::Approved { .. })));
+        for (number, code) in TEST_CARDS.iter().filter(|(_, c)| !matches!(*c, "approved" | "timeout")) {
+            let got = s.charge(number, won(1), &card(number)).await.unwrap();
+            assert_eq!(got, ChargeOutcome::Declined(DeclineReason::parse(code).unwrap()), "{number}");
+        }
+        assert_eq!(s.charge("t", won(1), &card(TIMEOUT_CARD)).await, Err(GatewayError::Timeout));
+        assert_eq!(s.lookup("t").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn charging_a_reference_twice_returns_the_first_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = sim(&dir).await;
+        let first = s.charge("r1", won(5), &card("4242424242424242")).await.unwrap();
+        let again = s.charge("r1", won(5), &card("4000000000009995")).await.unwrap();
+        assert_eq!(first, again);
+    }
+
+    #[tokio::test]
+    async fn the_ledger_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = sim(&dir).await.charge("r", won(9), &card("5555555555554444")).await.unwrap();
+        let reopened = sim(&dir).await;
+        assert_eq!(reopened.lookup("r").await.unwrap(), Some(first));
+        reopened.refund("r").await.unwrap();
+        assert!(reopened.was_refunded("r").await.unwrap());
+    }
+}
