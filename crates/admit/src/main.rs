@@ -1,1 +1,155 @@
-fn main() {}
+//! `admit`: the single binary. `admit demo` seeds and serves a demo; `admit serve` serves an
+//! existing data folder; `admit token` creates staff tokens.
+
+mod config;
+mod demo;
+
+use admit_payments::CardSimulator;
+use admit_server::{AppState, auth};
+use admit_store::{SqliteStore, StaffRole, Store};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use config::{Config, Overrides};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(name = "admit", version, about = "Admit mobile ticketing: sell, deliver and check tickets")]
+struct Cli {
+    /// Optional TOML configuration file (ADMIT_* environment variables override it).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the API from a data folder.
+    Serve(ServeArgs),
+    /// Seed demo events (once) and serve them, printing URLs and a staff token.
+    Demo(ServeArgs),
+    /// Create a staff token for an organiser (printed once; only its hash is stored).
+    Token {
+        #[arg(long, default_value = ".")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        organiser: i64,
+        /// admin (everything) or gate (manifests and scans)
+        #[arg(long, default_value = "gate", value_parser = ["admin", "gate"])]
+        role: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// TCP port to listen on (0 picks a free one).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Address to bind.
+    #[arg(long)]
+    host: Option<String>,
+    /// Folder for the database files (default: the current folder).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Seconds a hold keeps its seats before they return to sale (default 600).
+    #[arg(long)]
+    hold_ttl_secs: Option<u64>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => run(cli.config, args, false).await,
+        Command::Demo(args) => run(cli.config, args, true).await,
+        Command::Token { data_dir, organiser, role, label } => {
+            let store = open_store(&data_dir).await?;
+            let role = StaffRole::parse(&role).context("role must be admin or gate")?;
+            let token = auth::issue_staff_token(&store, admit_domain::OrganiserId(organiser), role, &label)
+                .await
+                .with_context(|| format!("could not create a token for organiser {organiser} (does it exist?)"))?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn open_store(dir: &std::path::Path) -> anyhow::Result<SqliteStore> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data folder {}", dir.display()))?;
+    let path = dir.join("admit.db");
+    SqliteStore::open(&path).await.with_context(|| format!("cannot open database {}", path.display()))
+}
+
+async fn run(config_file: Option<PathBuf>, args: ServeArgs, demo: bool) -> anyhow::Result<()> {
+    let overrides =
+        Overrides { host: args.host, port: args.port, data_dir: args.data_dir, hold_ttl_secs: args.hold_ttl_secs };
+    let config = Config::load(config_file.as_deref(), overrides).context("invalid configuration")?;
+    let store = open_store(&config.data_dir).await?;
+    let sim_path = config.data_dir.join("payments-sim.db");
+    let gateway = CardSimulator::open(&sim_path, Duration::from_millis(config.simulator_hang_ms))
+        .await
+        .with_context(|| format!("cannot open the card simulator ledger {}", sim_path.display()))?;
+    let addr = format!("{}:{}", config.host, config.port);
+    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    if demo {
+        let seeded = demo::seed(store.as_ref()).await.context("seeding the demo failed")?;
+        demo::print_welcome(&seeded, local, &config.data_dir);
+    }
+    tracing::info!(address = %local, data_dir = %config.data_dir.display(), "admit is serving");
+    let state = AppState::new(store, Arc::new(gateway), config.settings());
+    admit_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("admit stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_override_the_defaults() {
+        let cfg = Config::load(None, Overrides { port: Some(9999), ..Overrides::default() }).unwrap();
+        assert_eq!(cfg.port, 9999);
+        assert_eq!(cfg.hold_ttl_secs, 600);
+    }
+
+    #[test]
+    fn a_missing_config_file_is_a_clear_error() {
+        let err =
+            Config::load(Some(std::path::Path::new("/nonexistent/admit.toml")), Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("admit.toml"), "{err}");
+    }
+}

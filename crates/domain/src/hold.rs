@@ -3,6 +3,9 @@
 use crate::{GradeId, SeatId};
 use serde::{Deserialize, Serialize};
 
+/// The most tickets one hold (and so one order) may contain.
+pub const MAX_TICKETS_PER_HOLD: u32 = 10;
+
 /// Life cycle of a hold. Only `Active` holds block inventory and only they can be paid.
 ///
 /// ```text

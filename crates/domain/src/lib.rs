@@ -15,7 +15,7 @@ pub mod seating;
 
 pub use checkin::{DenyReason, EntryPolicy, ScanContext, TicketAtGate, decide_entry};
 pub use event::{EventKind, SeatingMode};
-pub use hold::{HoldItem, HoldState};
+pub use hold::{HoldItem, HoldState, MAX_TICKETS_PER_HOLD};
 pub use ids::*;
 pub use money::{Currency, Money, MoneyError};
 pub use order::{OrderState, PaymentState, TicketStatus};

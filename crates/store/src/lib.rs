@@ -1,1 +1,94 @@
-//! placeholder
+//! Persistence for Admit behind one narrow async trait.
+//!
+//! The trait speaks in domain operations (hold these seats, complete this order, admit this
+//! scan), not in rows, so each backend implements every operation as one native transaction
+//! with its own locking strategy. SQLite (embedded, WAL, one writer) is the default; a
+//! PostgreSQL backend implements the same trait and passes the same conformance suite.
+
+mod error;
+pub mod model;
+pub mod sqlite;
+
+pub use error::{StoreError, StoreResult};
+pub use model::*;
+pub use sqlite::SqliteStore;
+
+use admit_domain::{EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
+use async_trait::async_trait;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- organisers, staff, venues, events ------------------------------------------------
+    async fn create_organiser(&self, name: &str) -> StoreResult<OrganiserId>;
+    /// Stores a staff token by its SHA-256 hash (tokens are random; the hash is enough).
+    async fn add_staff_token(
+        &self,
+        organiser: OrganiserId,
+        role: StaffRole,
+        token_hash: [u8; 32],
+        label: &str,
+    ) -> StoreResult<()>;
+    async fn staff_by_token(&self, token_hash: [u8; 32]) -> StoreResult<Option<Staff>>;
+    async fn create_venue(&self, venue: NewVenue) -> StoreResult<Venue>;
+    async fn gate(&self, id: GateId) -> StoreResult<Gate>;
+    /// Creates the event, its grades, sessions, per-session seats and quotas, and its keys.
+    async fn create_event(&self, event: NewEvent) -> StoreResult<EventId>;
+    async fn list_events(&self) -> StoreResult<Vec<Event>>;
+    async fn event(&self, id: EventId) -> StoreResult<EventDetail>;
+    async fn session(&self, id: SessionId) -> StoreResult<Session>;
+    async fn availability(&self, session: SessionId) -> StoreResult<Vec<GradeAvailability>>;
+    async fn seats(&self, session: SessionId) -> StoreResult<Vec<Seat>>;
+    async fn event_keys(&self, event: EventId) -> StoreResult<EventKeys>;
+    /// Every verification key: (key ID, Ed25519 public key).
+    async fn public_keys(&self) -> StoreResult<Vec<(u32, [u8; 32])>>;
+
+    // --- holds -------------------------------------------------------------------------------
+    /// All or nothing: `SoldOut` when the request cannot be met in full.
+    async fn create_hold(&self, hold: NewHold) -> StoreResult<Hold>;
+    async fn hold(&self, id: &str) -> StoreResult<Hold>;
+    /// Releases an active hold at once. Cancelling a released or expired hold is a no-op;
+    /// a paid one is `HoldNotActive`.
+    async fn cancel_hold(&self, id: &str, now_ms: i64) -> StoreResult<Hold>;
+    /// Returns every active hold past its expiry to sale; how many were released.
+    async fn expire_holds(&self, now_ms: i64) -> StoreResult<u64>;
+
+    // --- payments and orders -------------------------------------------------------------------
+    /// Records a pending attempt before the gateway is called. `Conflict` when another attempt
+    /// for the hold is pending; `HoldNotActive` when the hold cannot be paid.
+    async fn begin_payment(&self, payment: NewPayment) -> StoreResult<()>;
+    /// Records a gateway answer other than approval: declined, timed out, or refunded.
+    async fn settle_payment(&self, id: &str, state: PaymentState, detail: Option<&str>, now_ms: i64)
+    -> StoreResult<()>;
+    /// Approval: the hold becomes an order with its tickets, the seats sold, in one transaction.
+    /// `HoldNotActive` when the hold expired or was cancelled meanwhile: the caller refunds.
+    async fn complete_order(&self, order: CompleteOrder) -> StoreResult<Order>;
+    async fn payment(&self, id: &str) -> StoreResult<Payment>;
+    /// Attempts in `state` last touched before `before_ms` (crash recovery and reconciliation).
+    async fn payments_in_state(&self, state: PaymentState, before_ms: i64) -> StoreResult<Vec<Payment>>;
+    async fn order(&self, id: &str) -> StoreResult<Order>;
+    async fn ticket(&self, id: TicketId) -> StoreResult<Ticket>;
+
+    // --- gates ---------------------------------------------------------------------------------
+    async fn manifest(&self, session: SessionId) -> StoreResult<Vec<ManifestRow>>;
+    /// Decides a scan with `admit_domain::decide_entry` and, if admitted, counts the entry, in
+    /// one atomic step: two gates scanning one single-entry ticket at once admit exactly once.
+    /// A denial is `StoreError::Denied(reason)` and is logged too.
+    async fn check_in(&self, scan: ScanRequest) -> StoreResult<Admission>;
+    /// Logs a scan denied before it reached a ticket (bad signature, unknown key …).
+    async fn log_denied_scan(&self, scan: DeniedScan) -> StoreResult<()>;
+
+    // --- idempotency -----------------------------------------------------------------------------
+    /// Claims `(scope, key)` for a request whose body hashes to `request_hash`. A claim left
+    /// by a crashed request may be taken over after `lease_ms`.
+    async fn idempotency_start(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: [u8; 32],
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<IdempotencyStart>;
+    async fn idempotency_finish(&self, scope: &str, key: &str, response: StoredResponse) -> StoreResult<()>;
+    /// Forgets a claim whose request failed without a definite answer, so a retry runs again.
+    async fn idempotency_release(&self, scope: &str, key: &str) -> StoreResult<()>;
+}

@@ -1,0 +1,70 @@
+//! Layered configuration: built-in defaults, then an optional TOML file (`--config`), then
+//! `ADMIT_*` environment variables (`ADMIT_HOLD_TTL_SECS=300`), then command-line flags.
+
+use admit_server::Settings;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub hold_ttl_secs: u64,
+    pub payment_timeout_ms: u64,
+    /// How long the simulator's "timeout" test card keeps the caller waiting.
+    pub simulator_hang_ms: u64,
+    pub sweep_interval_ms: u64,
+    pub reconcile_interval_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            data_dir: PathBuf::from("."),
+            hold_ttl_secs: 600,
+            payment_timeout_ms: 10_000,
+            simulator_hang_ms: 30_000,
+            sweep_interval_ms: 1_000,
+            reconcile_interval_ms: 5_000,
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers in charge.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_ttl_secs: Option<u64>,
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment.merge(Env::prefixed("ADMIT_")).merge(Serialized::defaults(overrides)).extract().map_err(Box::new)
+    }
+
+    pub fn settings(&self) -> Settings {
+        Settings {
+            hold_ttl: Duration::from_secs(self.hold_ttl_secs),
+            payment_timeout: Duration::from_millis(self.payment_timeout_ms),
+            sweep_interval: Duration::from_millis(self.sweep_interval_ms),
+            reconcile_interval: Duration::from_millis(self.reconcile_interval_ms),
+            ..Settings::default()
+        }
+    }
+}

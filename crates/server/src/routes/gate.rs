@@ -1,0 +1,200 @@
+//! Staff at the venue: the gate manifest (JSON or CSV) and the online check.
+
+use crate::auth::StaffUser;
+use crate::dto::{ManifestRowDto, ScanInput, ScanVerdict, ScannedTicket, time};
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::{AppState, now_ms};
+use admit_credential::{Credential, Payload, Rejection, ticket_reference};
+use admit_domain::{DenyReason, GateId, SessionId, TicketId};
+use admit_store::{DeniedScan, ScanRequest, StoreError};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ManifestQuery {
+    /// json (default) or csv; `Accept: text/csv` also selects CSV.
+    pub format: Option<String>,
+}
+
+#[utoipa::path(get, path = "/sessions/{session_id}/manifest", tag = "gate",
+    params(("session_id" = i64, Path), ManifestQuery),
+    security(("staff_token" = [])),
+    responses(
+        (status = 200, description = "Every ticket of the session with its inspection ID and password", body = [ManifestRowDto]),
+        (status = 200, description = "The same as CSV", content_type = "text/csv"),
+        (status = 401, description = "No or unknown staff token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another organiser's session", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn manifest(
+    State(state): State<AppState>,
+    staff: StaffUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ManifestQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let session = state.store.session(SessionId(id)).await?;
+    let event = state.store.event(session.event_id).await?.event;
+    staff.require_organiser(event.organiser_id)?;
+    let rows: Vec<ManifestRowDto> = state.store.manifest(session.id).await?.iter().map(ManifestRowDto::from).collect();
+    let wants_csv = match q.format.as_deref() {
+        Some("csv") => true,
+        Some("json") | None => {
+            headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"))
+        }
+        Some(other) => return Err(ApiError::validation(format!("format must be json or csv, not '{other}'."))),
+    };
+    if !wants_csv {
+        return Ok(Json(rows).into_response());
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header_row = [
+        "reference",
+        "inspection_id",
+        "inspection_password",
+        "seat",
+        "grade",
+        "status",
+        "version",
+        "entries_used",
+        "max_entries",
+    ];
+    let write = |w: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
+        w.write_record(header_row)?;
+        for r in &rows {
+            w.write_record([
+                r.reference.as_str(),
+                &r.inspection_id,
+                &r.inspection_password,
+                r.seat.as_deref().unwrap_or(""),
+                &r.grade,
+                &r.status,
+                &r.version.to_string(),
+                &r.entries_used.to_string(),
+                &r.max_entries.to_string(),
+            ])?;
+        }
+        w.flush()?;
+        Ok(())
+    };
+    write(&mut w).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body = w.into_inner().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let disposition = format!("attachment; filename=\"manifest-session-{id}.csv\"");
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        body,
+    )
+        .into_response())
+}
+
+fn rejection_reason(r: Rejection) -> DenyReason {
+    match r {
+        Rejection::Malformed => DenyReason::Malformed,
+        Rejection::UnsupportedVersion => DenyReason::UnsupportedVersion,
+        Rejection::UnknownKey => DenyReason::UnknownKey,
+        Rejection::BadSignature => DenyReason::BadSignature,
+    }
+}
+
+fn deny(reason: DenyReason, payload: Option<&Payload>, gate: GateId, now: i64) -> ScanVerdict {
+    ScanVerdict {
+        verdict: "deny".into(),
+        reason: Some(reason.code().into()),
+        message: reason.to_string(),
+        ticket: payload.map(|p| ScannedTicket {
+            reference: ticket_reference(p.ticket_id),
+            seat: (!p.seat.is_empty()).then(|| p.seat.clone()),
+            grade: p.grade.clone(),
+        }),
+        admits: 0,
+        entries_used: None,
+        max_entries: None,
+        gate_id: gate.0,
+        scanned_at: time(now),
+    }
+}
+
+#[utoipa::path(post, path = "/gate/scans", tag = "gate", request_body = ScanInput,
+    security(("staff_token" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "A gate retrying after a network error gets the same verdict")),
+    responses(
+        (status = 200, description = "Admit or deny with a reason code", body = ScanVerdict),
+        (status = 401, description = "No or unknown staff token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another organiser's gate", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The gate is not at this session's venue", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn scan(
+    State(state): State<AppState>,
+    staff: StaffUser,
+    ApiJson(input): ApiJson<ScanInput>,
+) -> Result<Json<ScanVerdict>, ApiError> {
+    let gate = state.store.gate(GateId(input.gate_id)).await?;
+    staff.require_organiser(gate.organiser_id)?;
+    let session = state.store.session(SessionId(input.session_id)).await?;
+    let event = state.store.event(session.event_id).await?.event;
+    if event.venue_id != gate.venue_id {
+        return Err(ApiError::validation(format!("Gate {} is not at the venue of session {}.", gate.id, session.id)));
+    }
+    let now = now_ms();
+    let denied = |reason: DenyReason, payload: Option<&Payload>| {
+        let scan = DeniedScan {
+            ticket_id: payload.map(|p| TicketId(p.ticket_id as i64)),
+            gate_id: gate.id,
+            session_id: session.id,
+            reason,
+            now_ms: now,
+        };
+        (scan, deny(reason, payload, gate.id, now))
+    };
+    let verified = match Credential::from_text(&input.credential) {
+        Err(r) => Err((rejection_reason(r), None)),
+        Ok(cred) => match cred.payload_unverified() {
+            Err(r) => Err((rejection_reason(r), None)),
+            Ok(claimed) => {
+                let ring = state.keyring_with(claimed.key_id).await?;
+                ring.verify(&cred).map_err(|r| (rejection_reason(r), None))
+            }
+        },
+    };
+    let payload = match verified {
+        Ok(p) if p.holder.requires_device_proof() => Err((DenyReason::DeviceProofMissing, Some(p))),
+        Ok(p) if p.ticket_id > i64::MAX as u64 => Err((DenyReason::UnknownTicket, Some(p))),
+        other => other,
+    };
+    let payload = match payload {
+        Ok(p) => p,
+        Err((reason, p)) => {
+            let (log, verdict) = denied(reason, p.as_ref());
+            state.store.log_denied_scan(log).await?;
+            return Ok(Json(verdict));
+        }
+    };
+    let request = ScanRequest {
+        ticket_id: TicketId(payload.ticket_id as i64),
+        presented_version: payload.ticket_version,
+        presented_session: SessionId(payload.session_id as i64),
+        gate_id: gate.id,
+        gate_session: session.id,
+        valid_from_ms: payload.valid_from.saturating_mul(1000),
+        valid_until_ms: payload.valid_until.saturating_mul(1000),
+        now_ms: now,
+    };
+    match state.store.check_in(request).await {
+        Ok(a) => Ok(Json(ScanVerdict {
+            verdict: "admit".into(),
+            reason: None,
+            message: "Welcome".into(),
+            ticket: Some(ScannedTicket { reference: a.reference, seat: a.seat_label, grade: a.grade_code }),
+            admits: 1,
+            entries_used: Some(a.entries_used),
+            max_entries: Some(a.max_entries),
+            gate_id: gate.id.0,
+            scanned_at: time(now),
+        })),
+        Err(StoreError::Denied(reason)) => Ok(Json(deny(reason, Some(&payload), gate.id, now))),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,117 @@
+//! Holds: ask for seats or units; get them for a while, or "sold out" with alternatives.
+
+use crate::dto::{CreateHold, HoldDto};
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiPath};
+use crate::service::alternatives::{self, Wanted};
+use crate::state::{AppState, now_ms};
+use admit_domain::{GradeId, MAX_TICKETS_PER_HOLD, SeatId, SeatingMode, SessionId};
+use admit_store::{HoldRequest, NewHold, StoreError};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+#[utoipa::path(post, path = "/holds", tag = "holds", request_body = CreateHold,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first outcome")),
+    responses(
+        (status = 201, description = "Held until `expires_at`", body = HoldDto),
+        (status = 409, description = "Sold out (`alternatives` lists what is available)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_hold(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<CreateHold>,
+) -> Result<Response, ApiError> {
+    let session = state.store.session(SessionId(req.session_id)).await?;
+    let (request, wanted_grade, quantity) = match (req.seat_ids, req.grade_id, req.quantity) {
+        (Some(ids), None, None) => {
+            if ids.is_empty() || ids.len() > MAX_TICKETS_PER_HOLD as usize {
+                return Err(ApiError::validation(format!("seat_ids must list 1 to {MAX_TICKETS_PER_HOLD} seats.")));
+            }
+            let n = ids.len() as u32;
+            let first = SeatId(ids[0]);
+            (HoldRequest::Seats(ids.into_iter().map(SeatId).collect()), seat_grade(&state, session.id, first).await?, n)
+        }
+        (None, Some(grade), Some(quantity)) => {
+            if quantity == 0 || quantity > MAX_TICKETS_PER_HOLD {
+                return Err(ApiError::validation(format!("quantity must be 1 to {MAX_TICKETS_PER_HOLD}.")));
+            }
+            let detail = state.store.event(session.event_id).await?;
+            let g = detail
+                .grades
+                .iter()
+                .find(|g| g.id.0 == grade)
+                .ok_or_else(|| ApiError::validation(format!("Grade {grade} is not offered for this event.")))?;
+            let request = match g.seating {
+                SeatingMode::Reserved => {
+                    HoldRequest::BestAvailable { grade: g.id, quantity, require_adjacent: req.require_adjacent }
+                }
+                SeatingMode::GeneralAdmission => HoldRequest::Units { grade: g.id, quantity },
+            };
+            (request, Some(g.id), quantity)
+        }
+        _ => return Err(ApiError::validation("Give either `seat_ids`, or `grade_id` with `quantity`.")),
+    };
+    let now = now_ms();
+    let new = NewHold {
+        id: uuid::Uuid::new_v4().to_string(),
+        session_id: session.id,
+        request,
+        now_ms: now,
+        expires_at_ms: now + state.settings.hold_ttl.as_millis() as i64,
+    };
+    match state.store.create_hold(new).await {
+        Ok(hold) => {
+            let location = format!("/holds/{}", hold.id);
+            Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(HoldDto::new(&hold, now))).into_response())
+        }
+        Err(StoreError::SoldOut) => {
+            let alternatives = match wanted_grade {
+                Some(grade) => alternatives::find(&state, &Wanted { session: session.id, grade, quantity }).await?,
+                None => Vec::new(),
+            };
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "sold-out",
+                "Sold out",
+                "What you asked for is no longer available. See `alternatives` for what is.",
+            )
+            .with("alternatives", alternatives))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The grade of a seat in this session, to suggest alternatives for an explicit-seat request.
+async fn seat_grade(state: &AppState, session: SessionId, seat: SeatId) -> Result<Option<GradeId>, ApiError> {
+    Ok(state.store.seats(session).await?.iter().find(|s| s.id == seat).map(|s| s.grade_id))
+}
+
+#[utoipa::path(get, path = "/holds/{hold_id}", tag = "holds",
+    params(("hold_id" = String, Path, description = "Hold id (a capability: keep it private)")),
+    responses(
+        (status = 200, description = "The hold", body = HoldDto),
+        (status = 404, description = "No such hold", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_hold(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> Result<Json<HoldDto>, ApiError> {
+    Ok(Json(HoldDto::new(&state.store.hold(&id).await?, now_ms())))
+}
+
+#[utoipa::path(delete, path = "/holds/{hold_id}", tag = "holds",
+    params(
+        ("hold_id" = String, Path, description = "Hold id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first outcome"),
+    ),
+    responses(
+        (status = 200, description = "Cancelled: the seats are back on sale at once", body = HoldDto),
+        (status = 404, description = "No such hold", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already paid", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn cancel_hold(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<HoldDto>, ApiError> {
+    let now = now_ms();
+    Ok(Json(HoldDto::new(&state.store.cancel_hold(&id, now).await?, now)))
+}

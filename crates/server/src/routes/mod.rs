@@ -1,0 +1,61 @@
+//! HTTP routes, one module per resource. Every route is registered through `routes!` so the
+//! OpenAPI document at `/openapi.json` always lists exactly what the server serves.
+
+mod catalogue;
+mod gate;
+mod holds;
+mod orders;
+
+use crate::error::Problem;
+use crate::state::AppState;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Admit API",
+        description = "Mobile ticketing: browse events, hold seats, pay, receive signed tickets, check in at the gate. \
+                       Errors are RFC 9457 problem+json; every state-changing request accepts an Idempotency-Key header."
+    ),
+    tags(
+        (name = "catalogue", description = "Events, sessions, grades, prices and live availability"),
+        (name = "holds", description = "Setting seats or units aside while the buyer pays"),
+        (name = "orders", description = "Paying, orders and tickets"),
+        (name = "gate", description = "Manifests and online check-in (staff token)"),
+    ),
+    components(schemas(Problem)),
+    modifiers(&StaffToken)
+)]
+pub struct ApiDoc;
+
+struct StaffToken;
+
+impl Modify for StaffToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "staff_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(catalogue::list_events))
+        .routes(routes!(catalogue::get_event))
+        .routes(routes!(catalogue::availability))
+        .routes(routes!(catalogue::seats))
+        .routes(routes!(holds::create_hold))
+        .routes(routes!(holds::get_hold, holds::cancel_hold))
+        .routes(routes!(orders::pay))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(orders::credential))
+        .routes(routes!(orders::qr_svg))
+        .routes(routes!(orders::qr_png))
+        .routes(routes!(gate::manifest))
+        .routes(routes!(gate::scan))
+}

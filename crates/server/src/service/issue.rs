@@ -1,0 +1,49 @@
+//! Issuing tickets for a paid hold: ids, signed credentials and inspection passwords are all
+//! made before the store's write transaction, so no signing happens under its lock.
+
+use crate::state::AppState;
+use admit_credential::{HolderBinding, Payload, inspection_password, ticket_reference};
+use admit_domain::TicketId;
+use admit_store::{Hold, NewTicket, StoreError};
+use rand::Rng;
+
+/// Tickets stay valid for this long after the session ends (late exits, delayed departures).
+const GRACE_AFTER_END_MS: i64 = 6 * 3600 * 1000;
+
+pub async fn build_tickets(state: &AppState, hold: &Hold) -> Result<Vec<NewTicket>, StoreError> {
+    let session = state.store.session(hold.session_id).await?;
+    let signer = state.signer(hold.event_id).await?;
+    let mut rng = rand::thread_rng();
+    let mut tickets = Vec::new();
+    for line in &hold.lines {
+        for _ in 0..line.quantity {
+            let id: i64 = rng.gen_range(1..i64::MAX);
+            let payload = Payload {
+                key_id: signer.issuer.key_id(),
+                ticket_id: id as u64,
+                ticket_version: 1,
+                session_id: session.id.0 as u64,
+                seat: line.seat.as_ref().map(|(_, label)| label.clone()).unwrap_or_default(),
+                grade: line.grade_code.clone(),
+                valid_from: session.doors_at_ms.div_euclid(1000),
+                valid_until: (session.ends_at_ms + GRACE_AFTER_END_MS).div_euclid(1000),
+                holder: HolderBinding::None,
+                reserved: Vec::new(),
+            };
+            let credential =
+                signer.issuer.issue(payload).map_err(|e| StoreError::Invalid(format!("cannot sign ticket: {e}")))?;
+            tickets.push(NewTicket {
+                id: TicketId(id),
+                reference: ticket_reference(id as u64),
+                grade_id: line.grade_id,
+                seat_id: line.seat.as_ref().map(|(seat, _)| *seat),
+                price_minor: line.unit_price.minor,
+                version: 1,
+                max_entries: line.policy.max_entries,
+                credential: credential.to_text(),
+                inspection_code: inspection_password(&signer.inspection_key, id as u64, 1),
+            });
+        }
+    }
+    Ok(tickets)
+}

@@ -1,0 +1,6 @@
+//! Use cases that span the store, the gateway and the credential crate, shared by the HTTP
+//! handlers and the background workers.
+
+pub mod alternatives;
+pub mod issue;
+pub mod purchase;

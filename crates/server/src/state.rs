@@ -1,0 +1,114 @@
+//! Shared application state: the store, the payment gateway, settings, and caches of things
+//! that never change once written (event signing keys, rendered QR images).
+
+use admit_credential::{Issuer, KeyRing};
+use admit_domain::EventId;
+use admit_payments::PaymentGateway;
+use admit_store::Store;
+use axum::body::Bytes;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// Server behaviour that operators tune.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a hold keeps its seats before they return to sale.
+    pub hold_ttl: Duration,
+    /// How long we wait for the payment gateway before giving up on an attempt.
+    pub payment_timeout: Duration,
+    /// How often expired holds are swept back to sale.
+    pub sweep_interval: Duration,
+    /// How often unfinished payments are reconciled with the gateway.
+    pub reconcile_interval: Duration,
+    /// How long an idempotency claim blocks retries of a request that never finished.
+    pub idempotency_lease: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            hold_ttl: Duration::from_secs(600),
+            payment_timeout: Duration::from_secs(10),
+            sweep_interval: Duration::from_secs(1),
+            reconcile_interval: Duration::from_secs(5),
+            idempotency_lease: Duration::from_secs(30),
+        }
+    }
+}
+
+/// An event's ticket signer and inspection key, loaded once.
+pub struct EventSigner {
+    pub issuer: Issuer,
+    pub inspection_key: [u8; 32],
+}
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    pub gateway: Arc<dyn PaymentGateway>,
+    pub settings: Settings,
+    keyring: RwLock<KeyRing>,
+    signers: Mutex<HashMap<EventId, Arc<EventSigner>>>,
+    /// Rendered QR images by (ticket id, version, format): rendered lazily, once.
+    pub qr_cache: quick_cache::sync::Cache<(i64, u32, &'static str), Bytes>,
+}
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, gateway: Arc<dyn PaymentGateway>, settings: Settings) -> AppState {
+        AppState(Arc::new(Inner {
+            store,
+            gateway,
+            settings,
+            keyring: RwLock::new(KeyRing::new()),
+            signers: Mutex::new(HashMap::new()),
+            qr_cache: quick_cache::sync::Cache::new(20_000),
+        }))
+    }
+
+    /// The verification keys, reloaded from the store when a key ID is not known yet (a new
+    /// event, possibly created through another node).
+    pub async fn keyring_with(&self, key_id: u32) -> Result<KeyRing, admit_store::StoreError> {
+        {
+            let ring = self.keyring.read().unwrap_or_else(|p| p.into_inner());
+            if ring.contains(key_id) {
+                return Ok(ring.clone());
+            }
+        }
+        let mut fresh = KeyRing::new();
+        for (id, public) in self.store.public_keys().await? {
+            if let Err(e) = fresh.insert(id, &public) {
+                tracing::warn!(key.id = id, error = %e, "skipping an invalid public key");
+            }
+        }
+        *self.keyring.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+        Ok(fresh)
+    }
+
+    pub async fn signer(&self, event: EventId) -> Result<Arc<EventSigner>, admit_store::StoreError> {
+        if let Some(s) = self.signers.lock().unwrap_or_else(|p| p.into_inner()).get(&event) {
+            return Ok(s.clone());
+        }
+        let keys = self.store.event_keys(event).await?;
+        let signer = Arc::new(EventSigner {
+            issuer: Issuer::from_secret(keys.key_id, &keys.signing_secret),
+            inspection_key: keys.inspection_key,
+        });
+        self.signers.lock().unwrap_or_else(|p| p.into_inner()).insert(event, signer.clone());
+        Ok(signer)
+    }
+}
+
+/// Wall-clock time in unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

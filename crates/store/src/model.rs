@@ -1,0 +1,424 @@
+//! Records the store reads and writes. Plain data: the HTTP layer maps them to its own API
+//! shapes, so storage and wire formats can change independently.
+
+use admit_domain::{
+    Currency, EntryPolicy, EventId, EventKind, GateId, GradeId, HoldState, Money, OrderState, OrganiserId,
+    PaymentState, SeatId, SeatingMode, SessionId, TicketId, TicketStatus, VenueId,
+};
+
+/// What a staff token may do. Gate staff scan and read manifests; admins do everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffRole {
+    Admin,
+    Gate,
+}
+
+impl StaffRole {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StaffRole::Admin => "admin",
+            StaffRole::Gate => "gate",
+        }
+    }
+    pub fn parse(s: &str) -> Option<StaffRole> {
+        match s {
+            "admin" => Some(StaffRole::Admin),
+            "gate" => Some(StaffRole::Gate),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staff {
+    pub organiser_id: OrganiserId,
+    pub role: StaffRole,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewGate {
+    pub name: String,
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewVenue {
+    pub organiser_id: OrganiserId,
+    pub name: String,
+    pub city: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub gates: Vec<NewGate>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gate {
+    pub id: GateId,
+    pub venue_id: VenueId,
+    pub organiser_id: OrganiserId,
+    pub name: String,
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Venue {
+    pub id: VenueId,
+    pub organiser_id: OrganiserId,
+    pub name: String,
+    pub city: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub gates: Vec<Gate>,
+}
+
+/// A grade as configured for an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewGrade {
+    pub code: String,
+    pub name: String,
+    pub seating: SeatingMode,
+    pub price_minor: i64,
+    pub policy: EntryPolicy,
+    /// General-admission units per session (ignored for reserved grades).
+    pub quota: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub label: String,
+    pub starts_at_ms: i64,
+    pub ends_at_ms: i64,
+    pub doors_at_ms: i64,
+}
+
+/// One seat of the layout; every session of the event gets a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSeat {
+    pub grade_code: String,
+    /// Block, tier, or for transport the coach/car/cabin.
+    pub section: String,
+    pub row: String,
+    pub row_rank: i32,
+    pub number: i32,
+    /// Unique per session, shown on the ticket, e.g. "A-12" or "Car 3 / 7C".
+    pub label: String,
+}
+
+/// Everything needed to put an event on sale in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub organiser_id: OrganiserId,
+    pub venue_id: VenueId,
+    pub name: String,
+    pub kind: EventKind,
+    pub description: String,
+    pub currency: Currency,
+    /// Transport only: where the departure leaves from and goes to.
+    pub route: Option<(String, String)>,
+    pub grades: Vec<NewGrade>,
+    pub sessions: Vec<NewSession>,
+    pub seats: Vec<NewSeat>,
+    pub keys: EventKeys,
+}
+
+/// The event's signing key and inspection key. Secrets: never leave the server.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EventKeys {
+    pub key_id: u32,
+    pub signing_secret: [u8; 32],
+    pub public_key: [u8; 32],
+    pub inspection_key: [u8; 32],
+}
+
+impl std::fmt::Debug for EventKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventKeys").field("key_id", &self.key_id).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub id: EventId,
+    pub organiser_id: OrganiserId,
+    pub venue_id: VenueId,
+    pub venue_name: String,
+    pub name: String,
+    pub kind: EventKind,
+    pub description: String,
+    pub currency: Currency,
+    pub route: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: SessionId,
+    pub event_id: EventId,
+    pub label: String,
+    pub starts_at_ms: i64,
+    pub ends_at_ms: i64,
+    pub doors_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grade {
+    pub id: GradeId,
+    pub event_id: EventId,
+    pub code: String,
+    pub name: String,
+    pub seating: SeatingMode,
+    pub price: Money,
+    pub policy: EntryPolicy,
+}
+
+/// An event with what a buyer needs to choose: sessions and grades.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventDetail {
+    pub event: Event,
+    pub sessions: Vec<Session>,
+    pub grades: Vec<Grade>,
+}
+
+/// Live remaining count for one grade of one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GradeAvailability {
+    pub grade_id: GradeId,
+    pub total: u32,
+    pub held: u32,
+    pub sold: u32,
+}
+
+impl GradeAvailability {
+    pub fn remaining(&self) -> u32 {
+        self.total.saturating_sub(self.held + self.sold)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatState {
+    Free,
+    Held,
+    Sold,
+}
+
+impl SeatState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SeatState::Free => "free",
+            SeatState::Held => "held",
+            SeatState::Sold => "sold",
+        }
+    }
+    pub fn parse(s: &str) -> Option<SeatState> {
+        [SeatState::Free, SeatState::Held, SeatState::Sold].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seat {
+    pub id: SeatId,
+    pub session_id: SessionId,
+    pub grade_id: GradeId,
+    pub section: String,
+    pub row: String,
+    pub row_rank: i32,
+    pub number: i32,
+    pub label: String,
+    pub state: SeatState,
+}
+
+/// What a buyer asks to hold in one session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HoldRequest {
+    Seats(Vec<SeatId>),
+    BestAvailable { grade: GradeId, quantity: u32, require_adjacent: bool },
+    Units { grade: GradeId, quantity: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHold {
+    pub id: String,
+    pub session_id: SessionId,
+    pub request: HoldRequest,
+    pub now_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+/// One line of a hold, priced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldLine {
+    pub grade_id: GradeId,
+    pub grade_code: String,
+    pub seat: Option<(SeatId, String)>,
+    pub quantity: u32,
+    pub unit_price: Money,
+    pub policy: EntryPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub id: String,
+    pub session_id: SessionId,
+    pub event_id: EventId,
+    /// As stored; use `HoldState::effective` with the clock for what it means now.
+    pub state: HoldState,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub lines: Vec<HoldLine>,
+    pub total: Money,
+    /// Set once the hold was paid.
+    pub order_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPayment {
+    pub id: String,
+    pub hold_id: String,
+    pub gateway: String,
+    pub amount: Money,
+    /// What the buyer used, safe to show: "card **** 4242".
+    pub method: String,
+    pub now_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub id: String,
+    pub hold_id: String,
+    pub gateway: String,
+    pub amount: Money,
+    pub method: String,
+    pub state: PaymentState,
+    /// Decline reason code, or a note on a refund.
+    pub detail: Option<String>,
+    pub authorization: Option<String>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// A ticket ready to be stored: id chosen, credential signed, password derived, all before
+/// the write transaction so no signing happens under the lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicket {
+    pub id: TicketId,
+    pub reference: String,
+    pub grade_id: GradeId,
+    pub seat_id: Option<SeatId>,
+    pub price_minor: i64,
+    pub version: u32,
+    pub max_entries: u32,
+    pub credential: String,
+    pub inspection_code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompleteOrder {
+    pub order_id: String,
+    pub hold_id: String,
+    pub payment_id: String,
+    pub authorization: String,
+    pub tickets: Vec<NewTicket>,
+    pub now_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub order_id: String,
+    pub session_id: SessionId,
+    pub event_id: EventId,
+    pub grade_id: GradeId,
+    pub grade_code: String,
+    pub seat_label: Option<String>,
+    pub reference: String,
+    pub version: u32,
+    pub status: TicketStatus,
+    pub entries_used: u32,
+    pub max_entries: u32,
+    pub credential: String,
+    pub inspection_code: String,
+    pub price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub id: String,
+    pub hold_id: String,
+    pub payment_id: String,
+    pub session_id: SessionId,
+    pub event_id: EventId,
+    pub state: OrderState,
+    pub total: Money,
+    pub created_at_ms: i64,
+    pub tickets: Vec<Ticket>,
+}
+
+/// One line of a gate manifest (what the venue receives in advance).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestRow {
+    pub reference: String,
+    pub inspection_code: String,
+    pub seat: Option<String>,
+    pub grade: String,
+    pub version: u32,
+    pub status: TicketStatus,
+    pub entries_used: u32,
+    pub max_entries: u32,
+}
+
+/// A signature-checked scan to decide atomically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanRequest {
+    pub ticket_id: TicketId,
+    pub presented_version: u32,
+    pub presented_session: SessionId,
+    pub gate_id: GateId,
+    pub gate_session: SessionId,
+    pub valid_from_ms: i64,
+    pub valid_until_ms: i64,
+    pub now_ms: i64,
+}
+
+/// A scan that admitted someone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission {
+    pub ticket_id: TicketId,
+    pub reference: String,
+    pub seat_label: Option<String>,
+    pub grade_code: String,
+    pub entries_used: u32,
+    pub max_entries: u32,
+}
+
+/// A scan refused before a ticket could be identified, kept for the gate's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeniedScan {
+    pub ticket_id: Option<TicketId>,
+    pub gate_id: GateId,
+    pub session_id: SessionId,
+    pub reason: admit_domain::DenyReason,
+    pub now_ms: i64,
+}
+
+/// What a stored idempotent request answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// What to do with a request carrying an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyStart {
+    /// First time: run it, then `idempotency_finish`.
+    Proceed,
+    /// Seen and finished: answer exactly this again.
+    Replay(StoredResponse),
+    /// The first request with this key is still running.
+    InProgress,
+    /// The key was used for a different request.
+    KeyReused,
+}

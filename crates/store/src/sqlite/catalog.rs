@@ -1,0 +1,356 @@
+//! Organisers, staff tokens, venues, events, sessions, grades, seats and availability.
+
+use super::rows::{corrupt, i64_at, key32, money_at, parsed, str_at, u32_at};
+use crate::model::*;
+use crate::{StoreError, StoreResult};
+use admit_domain::{
+    Currency, EntryPolicy, EventId, EventKind, GateId, GradeId, OrganiserId, SeatId, SeatingMode, SessionId, VenueId,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+use std::collections::HashMap;
+
+pub async fn create_organiser(pool: &SqlitePool, name: &str) -> StoreResult<OrganiserId> {
+    let id =
+        sqlx::query("INSERT INTO organisers (name) VALUES (?)").bind(name).execute(pool).await?.last_insert_rowid();
+    Ok(OrganiserId(id))
+}
+
+pub async fn add_staff_token(
+    pool: &SqlitePool,
+    organiser: OrganiserId,
+    role: StaffRole,
+    hash: [u8; 32],
+    label: &str,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO staff_tokens (token_hash, organiser_id, role, label) VALUES (?, ?, ?, ?)")
+        .bind(&hash[..])
+        .bind(organiser.0)
+        .bind(role.as_str())
+        .bind(label)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn staff_by_token(pool: &SqlitePool, hash: [u8; 32]) -> StoreResult<Option<Staff>> {
+    let row = sqlx::query("SELECT organiser_id, role, label FROM staff_tokens WHERE token_hash = ?")
+        .bind(&hash[..])
+        .fetch_optional(pool)
+        .await?;
+    row.map(|r| {
+        Ok(Staff {
+            organiser_id: OrganiserId(i64_at(&r, "organiser_id")?),
+            role: parsed(&r, "role", StaffRole::parse)?,
+            label: str_at(&r, "label")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn create_venue(pool: &SqlitePool, v: NewVenue) -> StoreResult<Venue> {
+    let mut tx = pool.begin().await?;
+    let id = sqlx::query("INSERT INTO venues (organiser_id, name, city, latitude, longitude) VALUES (?, ?, ?, ?, ?)")
+        .bind(v.organiser_id.0)
+        .bind(&v.name)
+        .bind(&v.city)
+        .bind(v.latitude)
+        .bind(v.longitude)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+    let mut gates = Vec::new();
+    for g in v.gates {
+        let gid = sqlx::query("INSERT INTO gates (venue_id, name, latitude, longitude) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind(&g.name)
+            .bind(g.latitude)
+            .bind(g.longitude)
+            .execute(&mut *tx)
+            .await?
+            .last_insert_rowid();
+        gates.push(Gate {
+            id: GateId(gid),
+            venue_id: VenueId(id),
+            organiser_id: v.organiser_id,
+            name: g.name,
+            latitude: g.latitude,
+            longitude: g.longitude,
+        });
+    }
+    tx.commit().await?;
+    Ok(Venue {
+        id: VenueId(id),
+        organiser_id: v.organiser_id,
+        name: v.name,
+        city: v.city,
+        latitude: v.latitude,
+        longitude: v.longitude,
+        gates,
+    })
+}
+
+pub async fn gate(pool: &SqlitePool, id: GateId) -> StoreResult<Gate> {
+    let r = sqlx::query(
+        "SELECT g.id, g.venue_id, v.organiser_id, g.name, g.latitude, g.longitude
+         FROM gates g JOIN venues v ON v.id = g.venue_id WHERE g.id = ?",
+    )
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(StoreError::NotFound("gate"))?;
+    Ok(Gate {
+        id,
+        venue_id: VenueId(i64_at(&r, "venue_id")?),
+        organiser_id: OrganiserId(i64_at(&r, "organiser_id")?),
+        name: str_at(&r, "name")?,
+        latitude: r.try_get("latitude")?,
+        longitude: r.try_get("longitude")?,
+    })
+}
+
+pub async fn create_event(pool: &SqlitePool, e: NewEvent) -> StoreResult<EventId> {
+    let mut tx = pool.begin().await?;
+    let owner: Option<i64> = sqlx::query_scalar("SELECT organiser_id FROM venues WHERE id = ?")
+        .bind(e.venue_id.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if owner != Some(e.organiser_id.0) {
+        return Err(StoreError::Invalid("the venue does not belong to this organiser".into()));
+    }
+    let (from, to) = e.route.clone().unzip();
+    let event_id = sqlx::query(
+        "INSERT INTO events (organiser_id, venue_id, name, kind, description, currency, route_from, route_to,
+                             key_id, signing_secret, public_key, inspection_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.organiser_id.0)
+    .bind(e.venue_id.0)
+    .bind(&e.name)
+    .bind(e.kind.as_str())
+    .bind(&e.description)
+    .bind(e.currency.code())
+    .bind(from)
+    .bind(to)
+    .bind(i64::from(e.keys.key_id))
+    .bind(&e.keys.signing_secret[..])
+    .bind(&e.keys.public_key[..])
+    .bind(&e.keys.inspection_key[..])
+    .execute(&mut *tx)
+    .await
+    .map_err(|err| match super::rows::is_unique_violation(&err) {
+        true => StoreError::Conflict("the key ID is already in use".into()),
+        false => err.into(),
+    })?
+    .last_insert_rowid();
+
+    let mut grades: HashMap<&str, (i64, &NewGrade)> = HashMap::new();
+    for g in &e.grades {
+        let id = sqlx::query(
+            "INSERT INTO grades (event_id, code, name, seating, price_minor, max_entries) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(event_id)
+        .bind(&g.code)
+        .bind(&g.name)
+        .bind(g.seating.as_str())
+        .bind(g.price_minor)
+        .bind(i64::from(g.policy.max_entries))
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        grades.insert(&g.code, (id, g));
+    }
+    let mut seat_counts: HashMap<&str, u32> = HashMap::new();
+    for s in &e.seats {
+        match grades.get(s.grade_code.as_str()) {
+            Some((_, g)) if g.seating == SeatingMode::Reserved => *seat_counts.entry(&s.grade_code).or_default() += 1,
+            _ => return Err(StoreError::Invalid(format!("seat {} names no reserved grade", s.label))),
+        }
+    }
+    for session in &e.sessions {
+        let sid =
+            sqlx::query("INSERT INTO sessions (event_id, label, starts_at, ends_at, doors_at) VALUES (?, ?, ?, ?, ?)")
+                .bind(event_id)
+                .bind(&session.label)
+                .bind(session.starts_at_ms)
+                .bind(session.ends_at_ms)
+                .bind(session.doors_at_ms)
+                .execute(&mut *tx)
+                .await?
+                .last_insert_rowid();
+        for (code, (gid, g)) in &grades {
+            let total = match g.seating {
+                SeatingMode::Reserved => seat_counts.get(code).copied().unwrap_or(0),
+                SeatingMode::GeneralAdmission => g.quota,
+            };
+            sqlx::query("INSERT INTO inventory (session_id, grade_id, total) VALUES (?, ?, ?)")
+                .bind(sid)
+                .bind(gid)
+                .bind(i64::from(total))
+                .execute(&mut *tx)
+                .await?;
+        }
+        for s in &e.seats {
+            sqlx::query(
+                "INSERT INTO seats (session_id, grade_id, section, row_label, row_rank, number, label)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(sid)
+            .bind(grades[s.grade_code.as_str()].0)
+            .bind(&s.section)
+            .bind(&s.row)
+            .bind(s.row_rank)
+            .bind(s.number)
+            .bind(&s.label)
+            .execute(&mut *tx)
+            .await
+            .map_err(|err| match super::rows::is_unique_violation(&err) {
+                true => StoreError::Invalid(format!("seat label {} appears twice", s.label)),
+                false => err.into(),
+            })?;
+        }
+    }
+    tx.commit().await?;
+    Ok(EventId(event_id))
+}
+
+const EVENT_COLUMNS: &str = "e.id, e.organiser_id, e.venue_id, v.name AS venue_name, e.name, e.kind, e.description,
+     e.currency, e.route_from, e.route_to FROM events e JOIN venues v ON v.id = e.venue_id";
+
+fn event_row(r: &SqliteRow) -> StoreResult<Event> {
+    let from: Option<String> = r.try_get("route_from")?;
+    let to: Option<String> = r.try_get("route_to")?;
+    Ok(Event {
+        id: EventId(i64_at(r, "id")?),
+        organiser_id: OrganiserId(i64_at(r, "organiser_id")?),
+        venue_id: VenueId(i64_at(r, "venue_id")?),
+        venue_name: str_at(r, "venue_name")?,
+        name: str_at(r, "name")?,
+        kind: parsed(r, "kind", EventKind::parse)?,
+        description: str_at(r, "description")?,
+        currency: Currency::parse(&str_at(r, "currency")?).map_err(|e| corrupt(e.to_string()))?,
+        route: from.zip(to),
+    })
+}
+
+pub async fn list_events(pool: &SqlitePool) -> StoreResult<Vec<Event>> {
+    let rows = sqlx::query(&format!("SELECT {EVENT_COLUMNS} ORDER BY e.id")).fetch_all(pool).await?;
+    rows.iter().map(event_row).collect()
+}
+
+fn session_row(r: &SqliteRow) -> StoreResult<Session> {
+    Ok(Session {
+        id: SessionId(i64_at(r, "id")?),
+        event_id: EventId(i64_at(r, "event_id")?),
+        label: str_at(r, "label")?,
+        starts_at_ms: i64_at(r, "starts_at")?,
+        ends_at_ms: i64_at(r, "ends_at")?,
+        doors_at_ms: i64_at(r, "doors_at")?,
+    })
+}
+
+pub async fn event(pool: &SqlitePool, id: EventId) -> StoreResult<EventDetail> {
+    let r = sqlx::query(&format!("SELECT {EVENT_COLUMNS} WHERE e.id = ?"))
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound("event"))?;
+    let event = event_row(&r)?;
+    let sessions = sqlx::query("SELECT * FROM sessions WHERE event_id = ? ORDER BY starts_at, id")
+        .bind(id.0)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(session_row)
+        .collect::<StoreResult<_>>()?;
+    let grades = sqlx::query(
+        "SELECT g.*, e.currency FROM grades g JOIN events e ON e.id = g.event_id WHERE g.event_id = ? ORDER BY g.price_minor DESC, g.id",
+    )
+    .bind(id.0)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Grade {
+            id: GradeId(i64_at(r, "id")?),
+            event_id: id,
+            code: str_at(r, "code")?,
+            name: str_at(r, "name")?,
+            seating: parsed(r, "seating", SeatingMode::parse)?,
+            price: money_at(r, "price_minor", "currency")?,
+            policy: EntryPolicy { max_entries: u32_at(r, "max_entries")? },
+        })
+    })
+    .collect::<StoreResult<_>>()?;
+    Ok(EventDetail { event, sessions, grades })
+}
+
+pub async fn session(pool: &SqlitePool, id: SessionId) -> StoreResult<Session> {
+    let r = sqlx::query("SELECT * FROM sessions WHERE id = ?")
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound("session"))?;
+    session_row(&r)
+}
+
+pub async fn availability(pool: &SqlitePool, session: SessionId) -> StoreResult<Vec<GradeAvailability>> {
+    let rows = sqlx::query("SELECT grade_id, total, held, sold FROM inventory WHERE session_id = ? ORDER BY grade_id")
+        .bind(session.0)
+        .fetch_all(pool)
+        .await?;
+    if rows.is_empty() {
+        return Err(StoreError::NotFound("session"));
+    }
+    rows.iter()
+        .map(|r| {
+            Ok(GradeAvailability {
+                grade_id: GradeId(i64_at(r, "grade_id")?),
+                total: u32_at(r, "total")?,
+                held: u32_at(r, "held")?,
+                sold: u32_at(r, "sold")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn seats(pool: &SqlitePool, session: SessionId) -> StoreResult<Vec<Seat>> {
+    let rows = sqlx::query("SELECT * FROM seats WHERE session_id = ? ORDER BY row_rank, row_label, number")
+        .bind(session.0)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Seat {
+                id: SeatId(i64_at(r, "id")?),
+                session_id: session,
+                grade_id: GradeId(i64_at(r, "grade_id")?),
+                section: str_at(r, "section")?,
+                row: str_at(r, "row_label")?,
+                row_rank: i64_at(r, "row_rank")? as i32,
+                number: i64_at(r, "number")? as i32,
+                label: str_at(r, "label")?,
+                state: parsed(r, "state", SeatState::parse)?,
+            })
+        })
+        .collect()
+}
+
+pub async fn event_keys(pool: &SqlitePool, event: EventId) -> StoreResult<EventKeys> {
+    let r = sqlx::query("SELECT key_id, signing_secret, public_key, inspection_key FROM events WHERE id = ?")
+        .bind(event.0)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound("event"))?;
+    Ok(EventKeys {
+        key_id: u32_at(&r, "key_id")?,
+        signing_secret: key32(&r, "signing_secret")?,
+        public_key: key32(&r, "public_key")?,
+        inspection_key: key32(&r, "inspection_key")?,
+    })
+}
+
+pub async fn public_keys(pool: &SqlitePool) -> StoreResult<Vec<(u32, [u8; 32])>> {
+    let rows = sqlx::query("SELECT key_id, public_key FROM events ORDER BY key_id").fetch_all(pool).await?;
+    rows.iter().map(|r| Ok((u32_at(r, "key_id")?, key32(r, "public_key")?))).collect()
+}

@@ -1,0 +1,280 @@
+//! Holds: claiming seats or units all-or-nothing, loading, cancelling and expiring them.
+
+use super::rows::{i64_at, money_at, parsed, str_at, u32_at};
+use crate::model::*;
+use crate::{StoreError, StoreResult};
+use admit_domain::{
+    Currency, EntryPolicy, EventId, GradeId, HoldState, MAX_TICKETS_PER_HOLD, Money, SeatId, SeatPos, SeatingMode,
+    SessionId, best_available,
+};
+use sqlx::{Row, SqliteConnection};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A claimed line: grade, optional seat, quantity, unit price.
+type Line = (GradeId, Option<SeatId>, u32, i64);
+
+pub async fn create(conn: &mut SqliteConnection, h: &NewHold) -> StoreResult<()> {
+    let currency: String =
+        sqlx::query_scalar("SELECT e.currency FROM sessions s JOIN events e ON e.id = s.event_id WHERE s.id = ?")
+            .bind(h.session_id.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::NotFound("session"))?;
+    let lines = match &h.request {
+        HoldRequest::Seats(ids) => claim_seats(conn, h, ids).await?,
+        HoldRequest::BestAvailable { grade, quantity, require_adjacent } => {
+            check_quantity(*quantity)?;
+            grade_for(conn, h.session_id, *grade, SeatingMode::Reserved).await?;
+            let free = sqlx::query(
+                "SELECT id, row_rank, row_label, number, state FROM seats WHERE session_id = ? AND grade_id = ?",
+            )
+            .bind(h.session_id.0)
+            .bind(grade.0)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(SeatPos {
+                    id: SeatId(i64_at(r, "id")?),
+                    row_rank: i64_at(r, "row_rank")? as i32,
+                    row: str_at(r, "row_label")?,
+                    number: i64_at(r, "number")? as i32,
+                    free: str_at(r, "state")? == "free",
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+            let picked = best_available(&free, *quantity as usize, *require_adjacent).ok_or(StoreError::SoldOut)?;
+            claim_seats(conn, h, &picked.seats).await?
+        }
+        HoldRequest::Units { grade, quantity } => {
+            check_quantity(*quantity)?;
+            let price = grade_for(conn, h.session_id, *grade, SeatingMode::GeneralAdmission).await?;
+            let claimed = sqlx::query(
+                "UPDATE inventory SET held = held + ? WHERE session_id = ? AND grade_id = ? AND total - held - sold >= ?",
+            )
+            .bind(i64::from(*quantity))
+            .bind(h.session_id.0)
+            .bind(grade.0)
+            .bind(i64::from(*quantity))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if claimed != 1 {
+                return Err(StoreError::SoldOut);
+            }
+            vec![(*grade, None, *quantity, price)]
+        }
+    };
+    let total: i64 = lines.iter().map(|(_, _, q, p)| p * i64::from(*q)).sum();
+    sqlx::query(
+        "INSERT INTO holds (id, session_id, state, created_at, expires_at, total_minor, currency)
+         VALUES (?, ?, 'active', ?, ?, ?, ?)",
+    )
+    .bind(&h.id)
+    .bind(h.session_id.0)
+    .bind(h.now_ms)
+    .bind(h.expires_at_ms)
+    .bind(total)
+    .bind(&currency)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| match super::rows::is_unique_violation(&e) {
+        true => StoreError::Conflict("hold id already exists".into()),
+        false => e.into(),
+    })?;
+    for (i, (grade, seat, qty, price)) in lines.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO hold_lines (hold_id, line, grade_id, seat_id, quantity, unit_price_minor) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&h.id)
+        .bind(i as i64)
+        .bind(grade.0)
+        .bind(seat.map(|s| s.0))
+        .bind(i64::from(*qty))
+        .bind(price)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn check_quantity(q: u32) -> StoreResult<()> {
+    if q == 0 || q > MAX_TICKETS_PER_HOLD {
+        return Err(StoreError::Invalid(format!("quantity must be between 1 and {MAX_TICKETS_PER_HOLD}")));
+    }
+    Ok(())
+}
+
+/// The grade's price, if it is offered in this session with this seating mode.
+async fn grade_for(
+    conn: &mut SqliteConnection,
+    session: SessionId,
+    grade: GradeId,
+    mode: SeatingMode,
+) -> StoreResult<i64> {
+    let row = sqlx::query(
+        "SELECT g.seating, g.price_minor FROM grades g JOIN sessions s ON s.event_id = g.event_id WHERE g.id = ? AND s.id = ?",
+    )
+    .bind(grade.0)
+    .bind(session.0)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::Invalid(format!("grade {grade} is not offered in session {session}")))?;
+    if parsed(&row, "seating", SeatingMode::parse)? != mode {
+        let wanted = match mode {
+            SeatingMode::Reserved => "seats (it is sold as general-admission units)",
+            SeatingMode::GeneralAdmission => "units (it is sold as reserved seats)",
+        };
+        return Err(StoreError::Invalid(format!("grade {grade} cannot be held as {wanted}")));
+    }
+    i64_at(&row, "price_minor")
+}
+
+/// Marks each seat held by this hold, or fails the whole hold.
+async fn claim_seats(conn: &mut SqliteConnection, h: &NewHold, ids: &[SeatId]) -> StoreResult<Vec<Line>> {
+    if ids.is_empty() || ids.len() > MAX_TICKETS_PER_HOLD as usize {
+        return Err(StoreError::Invalid(format!("hold between 1 and {MAX_TICKETS_PER_HOLD} seats")));
+    }
+    if ids.iter().collect::<BTreeSet<_>>().len() != ids.len() {
+        return Err(StoreError::Invalid("a seat is listed twice".into()));
+    }
+    let mut lines = Vec::with_capacity(ids.len());
+    let mut per_grade: BTreeMap<GradeId, i64> = BTreeMap::new();
+    for seat in ids {
+        let claimed = sqlx::query(
+            "UPDATE seats SET state = 'held', hold_id = ? WHERE id = ? AND session_id = ? AND state = 'free'
+             RETURNING grade_id, (SELECT price_minor FROM grades g WHERE g.id = seats.grade_id) AS price",
+        )
+        .bind(&h.id)
+        .bind(seat.0)
+        .bind(h.session_id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = claimed else {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM seats WHERE id = ? AND session_id = ?")
+                .bind(seat.0)
+                .bind(h.session_id.0)
+                .fetch_optional(&mut *conn)
+                .await?;
+            return Err(match exists {
+                Some(_) => StoreError::SoldOut,
+                None => StoreError::Invalid(format!("seat {seat} is not part of session {}", h.session_id)),
+            });
+        };
+        let grade = GradeId(i64_at(&row, "grade_id")?);
+        *per_grade.entry(grade).or_default() += 1;
+        lines.push((grade, Some(*seat), 1, i64_at(&row, "price")?));
+    }
+    for (grade, n) in per_grade {
+        sqlx::query("UPDATE inventory SET held = held + ? WHERE session_id = ? AND grade_id = ?")
+            .bind(n)
+            .bind(h.session_id.0)
+            .bind(grade.0)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(lines)
+}
+
+pub async fn load(conn: &mut SqliteConnection, id: &str) -> StoreResult<Hold> {
+    let r = sqlx::query(
+        "SELECT h.*, s.event_id, o.id AS order_id FROM holds h JOIN sessions s ON s.id = h.session_id
+         LEFT JOIN orders o ON o.hold_id = h.id WHERE h.id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound("hold"))?;
+    let total = money_at(&r, "total_minor", "currency")?;
+    let currency = total.currency;
+    let lines = sqlx::query(
+        "SELECT l.grade_id, g.code, g.max_entries, l.seat_id, st.label AS seat_label, l.quantity, l.unit_price_minor
+         FROM hold_lines l JOIN grades g ON g.id = l.grade_id LEFT JOIN seats st ON st.id = l.seat_id
+         WHERE l.hold_id = ? ORDER BY l.line",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|l| line_row(l, currency))
+    .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Hold {
+        id: id.to_owned(),
+        session_id: SessionId(i64_at(&r, "session_id")?),
+        event_id: EventId(i64_at(&r, "event_id")?),
+        state: parsed(&r, "state", HoldState::parse)?,
+        created_at_ms: i64_at(&r, "created_at")?,
+        expires_at_ms: i64_at(&r, "expires_at")?,
+        lines,
+        total,
+        order_id: r.try_get("order_id")?,
+    })
+}
+
+fn line_row(l: &sqlx::sqlite::SqliteRow, currency: Currency) -> StoreResult<HoldLine> {
+    let seat_id: Option<i64> = l.try_get("seat_id")?;
+    let seat_label: Option<String> = l.try_get("seat_label")?;
+    Ok(HoldLine {
+        grade_id: GradeId(i64_at(l, "grade_id")?),
+        grade_code: str_at(l, "code")?,
+        seat: seat_id.map(SeatId).zip(seat_label),
+        quantity: u32_at(l, "quantity")?,
+        unit_price: Money { minor: i64_at(l, "unit_price_minor")?, currency },
+        policy: EntryPolicy { max_entries: u32_at(l, "max_entries")? },
+    })
+}
+
+/// Returns an active hold's seats and units to sale and marks it `to`.
+async fn release(conn: &mut SqliteConnection, id: &str, session: i64, to: HoldState) -> StoreResult<()> {
+    sqlx::query("UPDATE seats SET state = 'free', hold_id = NULL WHERE hold_id = ? AND state = 'held'")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE inventory SET held = held - (SELECT SUM(l.quantity) FROM hold_lines l
+                                             WHERE l.hold_id = ? AND l.grade_id = inventory.grade_id)
+         WHERE session_id = ? AND grade_id IN (SELECT grade_id FROM hold_lines WHERE hold_id = ?)",
+    )
+    .bind(id)
+    .bind(session)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE holds SET state = ? WHERE id = ? AND state = 'active'")
+        .bind(to.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn cancel(conn: &mut SqliteConnection, id: &str, now_ms: i64) -> StoreResult<()> {
+    let r = sqlx::query("SELECT session_id, state, expires_at FROM holds WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound("hold"))?;
+    let state = parsed(&r, "state", HoldState::parse)?;
+    match state {
+        HoldState::Active => {
+            let to = match state.effective(i64_at(&r, "expires_at")?, now_ms) {
+                HoldState::Expired => HoldState::Expired,
+                _ => HoldState::Released,
+            };
+            release(conn, id, i64_at(&r, "session_id")?, to).await
+        }
+        HoldState::Converted => Err(StoreError::HoldNotActive(HoldState::Converted)),
+        HoldState::Released | HoldState::Expired => Ok(()),
+    }
+}
+
+pub async fn expire_due(conn: &mut SqliteConnection, now_ms: i64) -> StoreResult<u64> {
+    let due = sqlx::query("SELECT id, session_id FROM holds WHERE state = 'active' AND expires_at <= ? LIMIT 2000")
+        .bind(now_ms)
+        .fetch_all(&mut *conn)
+        .await?;
+    for r in &due {
+        release(conn, &str_at(r, "id")?, i64_at(r, "session_id")?, HoldState::Expired).await?;
+    }
+    Ok(due.len() as u64)
+}
