@@ -118,6 +118,22 @@ pub async fn complete(conn: &mut SqliteConnection, o: &CompleteOrder) -> StoreRe
     if units != o.tickets.len() as i64 {
         return Err(StoreError::Invalid(format!("{} tickets for a hold of {units}", o.tickets.len())));
     }
+    // Each ticket must be one unit of one of the hold's lines: same grade, same seat (or none).
+    let mut wanted: Vec<(i64, Option<i64>)> = Vec::new();
+    for l in sqlx::query("SELECT grade_id, seat_id, quantity FROM hold_lines WHERE hold_id = ?")
+        .bind(&o.hold_id)
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        let line = (i64_at(&l, "grade_id")?, l.try_get::<Option<i64>, _>("seat_id")?);
+        wanted.extend(std::iter::repeat_n(line, u32_at(&l, "quantity")? as usize));
+    }
+    let mut given: Vec<(i64, Option<i64>)> = o.tickets.iter().map(|t| (t.grade_id.0, t.seat_id.map(|s| s.0))).collect();
+    wanted.sort_unstable();
+    given.sort_unstable();
+    if wanted != given {
+        return Err(StoreError::Invalid("the tickets do not match the hold's seats and grades".into()));
+    }
     sqlx::query("UPDATE payments SET state = 'approved', authorization = ?, updated_at = ? WHERE id = ?")
         .bind(&o.authorization)
         .bind(o.now_ms)

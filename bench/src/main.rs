@@ -1,0 +1,31 @@
+//! `admit-bench`: load generators over real HTTP (keep-alive) and micro-benchmarks.
+//! Each prints one JSON line; docs/PERFORMANCE.md records results with the exact command.
+
+mod fixture;
+mod onsale;
+mod stats;
+mod verify;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "admit-bench", about = "Admit benchmarks; each prints one JSON line")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// N concurrent buyers race for M seats (or GA units): hold 1, pay, repeat until sold out.
+    Onsale(onsale::Args),
+    /// Offline credential verifications per second on one core.
+    Verify(verify::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Onsale(args) => onsale::run(args),
+        Command::Verify(args) => verify::run(args),
+    }
+}

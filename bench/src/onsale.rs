@@ -1,0 +1,134 @@
+//! The on-sale benchmark: N buyers race for M seats; each holds one, pays with an approving
+//! test card, and repeats until "sold out". Verifies exactly M sold and no seat twice.
+
+use crate::fixture;
+use crate::stats::Samples;
+use serde_json::json;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, default_value_t = 1_000)]
+    pub buyers: usize,
+    #[arg(long, default_value_t = 10_000)]
+    pub seats: u32,
+    /// Sell general-admission units instead of reserved seats.
+    #[arg(long)]
+    pub ga: bool,
+    /// Worker threads for the server's runtime (the load generator gets its own).
+    #[arg(long, default_value_t = 2)]
+    pub server_threads: usize,
+}
+
+#[derive(Default)]
+struct BuyerResult {
+    orders: usize,
+    errors: usize,
+    ok: Samples,
+    sold_out: Samples,
+}
+
+async fn buyer(client: reqwest::Client, base: String, session: i64, grade: i64) -> BuyerResult {
+    let mut r = BuyerResult::default();
+    let card = json!({"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}});
+    loop {
+        let t0 = Instant::now();
+        let hold = client
+            .post(format!("{base}/holds"))
+            .json(&json!({"session_id": session, "grade_id": grade, "quantity": 1}))
+            .send()
+            .await;
+        let Ok(hold) = hold else {
+            r.errors += 1;
+            continue;
+        };
+        match hold.status().as_u16() {
+            201 => {}
+            409 => {
+                r.sold_out.push(t0.elapsed());
+                return r;
+            }
+            _ => {
+                r.errors += 1;
+                continue;
+            }
+        }
+        let Ok(body) = hold.json::<serde_json::Value>().await else {
+            r.errors += 1;
+            continue;
+        };
+        let id = body["id"].as_str().unwrap_or_default().to_owned();
+        match client.post(format!("{base}/holds/{id}/payments")).json(&card).send().await {
+            Ok(resp) if resp.status().as_u16() == 201 => {
+                r.orders += 1;
+                r.ok.push(t0.elapsed());
+            }
+            _ => r.errors += 1,
+        }
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let server = fixture::start(args.seats, !args.ga, args.server_threads)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let (elapsed, results) = rt.block_on(async {
+        let client =
+            reqwest::Client::builder().pool_max_idle_per_host(args.buyers).timeout(Duration::from_secs(120)).build()?;
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..args.buyers)
+            .map(|_| tokio::spawn(buyer(client.clone(), server.base.clone(), server.session_id, server.grade_id)))
+            .collect();
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await?);
+        }
+        anyhow::Ok((start.elapsed(), results))
+    })?;
+    let (mut ok, mut sold_out) = (Samples::default(), Samples::default());
+    let (mut orders, mut errors) = (0, 0);
+    for r in results {
+        orders += r.orders;
+        errors += r.errors;
+        ok.extend(r.ok);
+        sold_out.extend(r.sold_out);
+    }
+    let (sold, distinct) = rt.block_on(verify(&server))?;
+    let exactly = sold == args.seats as usize && distinct == sold && orders == sold;
+    println!(
+        "{}",
+        json!({
+            "bench": "onsale",
+            "backend": "sqlite",
+            "mode": if args.ga { "general_admission" } else { "reserved_best_available" },
+            "buyers": args.buyers,
+            "seats": args.seats,
+            "orders": orders,
+            "errors": errors,
+            "seconds": (elapsed.as_secs_f64() * 100.0).round() / 100.0,
+            "orders_per_sec": (orders as f64 / elapsed.as_secs_f64()).round(),
+            "ok_p50_ms": ok.percentile_ms(50.0), "ok_p95_ms": ok.percentile_ms(95.0), "ok_p99_ms": ok.percentile_ms(99.0),
+            "sold_out_p50_ms": sold_out.percentile_ms(50.0), "sold_out_p99_ms": sold_out.percentile_ms(99.0),
+            "sold_out_answers": sold_out.len(),
+            "exactly_m_sold_no_seat_twice": exactly,
+        })
+    );
+    anyhow::ensure!(exactly, "sold {sold} (distinct {distinct}) with {orders} orders for {} seats", args.seats);
+    Ok(())
+}
+
+/// Sold count from the manifest, and how many distinct seats (or tickets, for GA) it holds.
+async fn verify(server: &fixture::Server) -> anyhow::Result<(usize, usize)> {
+    let rows: Vec<serde_json::Value> = reqwest::Client::new()
+        .get(format!("{}/sessions/{}/manifest", server.base, server.session_id))
+        .bearer_auth(&server.staff_token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let distinct: HashSet<String> = rows
+        .iter()
+        .map(|r| r["seat"].as_str().map(str::to_owned).unwrap_or_else(|| r["reference"].to_string()))
+        .collect();
+    Ok((rows.len(), distinct.len()))
+}

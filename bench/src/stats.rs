@@ -1,0 +1,30 @@
+//! Latency percentiles from recorded samples.
+
+use std::time::Duration;
+
+#[derive(Default)]
+pub struct Samples(Vec<Duration>);
+
+impl Samples {
+    pub fn push(&mut self, d: Duration) {
+        self.0.push(d);
+    }
+
+    pub fn extend(&mut self, other: Samples) {
+        self.0.extend(other.0);
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The `p`-th percentile in milliseconds (0 when empty).
+    pub fn percentile_ms(&mut self, p: f64) -> f64 {
+        if self.0.is_empty() {
+            return 0.0;
+        }
+        self.0.sort_unstable();
+        let idx = ((p / 100.0) * (self.0.len() - 1) as f64).round() as usize;
+        self.0[idx].as_secs_f64() * 1000.0
+    }
+}

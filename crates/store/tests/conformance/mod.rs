@@ -1,0 +1,121 @@
+//! The store conformance suite: what every `Store` backend must do, written once.
+//!
+//! Each test is a `pub async fn(store: Arc<dyn Store>)` that receives a fresh, empty, migrated
+//! store, so a backend's test file only says how to open one and invokes
+//! [`conformance_tests!`]; the list of tests below is the single list both backends run.
+
+// Textual macros first, so every submodule below can use them.
+
+/// Asserts that a store call failed with the given `StoreError` pattern, showing what it got.
+macro_rules! assert_err {
+    ($result:expr, $pattern:pat $(if $guard:expr)? $(,)?) => {
+        match $result {
+            Err($pattern) $(if $guard)? => {}
+            other => panic!("expected Err({}), got {other:?}", stringify!($pattern)),
+        }
+    };
+}
+
+pub mod catalogue;
+pub mod checkin;
+pub mod fixtures;
+pub mod holds;
+pub mod idempotency;
+pub mod model;
+pub mod orders;
+pub mod payments;
+pub mod races;
+pub mod support;
+
+/// Generates one `#[tokio::test]` per conformance test. `$open` is an async fn in the calling
+/// file returning `(Arc<dyn Store>, guard)`; the guard (a temp dir, a scratch database) lives
+/// until the test ends.
+macro_rules! conformance_tests {
+    ($open:ident) => {
+        $crate::conformance::conformance_tests!(@modules $open;
+            catalogue {
+                created_events_are_listed_with_their_venue,
+                event_detail_has_sessions_and_priced_grades,
+                unknown_events_sessions_and_gates_are_not_found,
+                availability_counts_every_grade_of_each_session,
+                every_session_lists_its_own_free_copy_of_the_seats,
+                event_keys_round_trip_and_public_keys_are_published,
+                a_reused_key_id_is_a_conflict,
+                staff_are_found_by_token_hash_only,
+                a_gate_is_found_with_its_venue_and_organiser,
+                an_event_at_another_organisers_venue_is_refused,
+                a_duplicate_seat_label_is_refused_and_nothing_is_created,
+            }
+            holds {
+                holding_explicit_seats_marks_them_held,
+                a_hold_including_a_taken_seat_fails_and_changes_nothing,
+                a_seat_of_another_session_is_invalid,
+                a_seat_listed_twice_is_invalid,
+                best_available_picks_adjacent_seats_in_the_best_row,
+                best_available_requiring_adjacency_without_a_run_is_sold_out,
+                ga_units_are_held_within_the_quota_and_refused_beyond_it,
+                quantities_outside_one_to_the_maximum_are_invalid,
+                a_grade_must_be_held_in_its_own_seating_mode,
+                cancelling_releases_at_once_and_a_second_cancel_is_a_no_op,
+                cancelling_a_paid_hold_is_refused,
+                expiry_releases_exactly_the_holds_that_are_due,
+            }
+            payments {
+                a_payment_begins_as_pending_on_an_active_hold,
+                only_one_of_two_concurrent_payments_for_a_hold_may_be_pending,
+                a_payment_for_another_amount_or_currency_is_invalid,
+                a_payment_on_an_expired_cancelled_or_paid_hold_is_refused,
+                settling_moves_payments_to_declined_timed_out_or_refunded,
+                a_declined_payment_keeps_the_hold_payable,
+            }
+            orders {
+                completing_an_order_issues_tickets_and_sells_the_seats,
+                completing_an_order_twice_returns_the_same_order,
+                completing_after_the_hold_expired_sells_nothing,
+                a_ticket_count_that_differs_from_the_hold_is_invalid,
+                tickets_must_match_the_seats_and_grades_of_the_hold,
+            }
+            checkin {
+                the_manifest_lists_tickets_with_codes_seats_grades_and_status,
+                a_single_entry_ticket_admits_once_then_is_already_used,
+                a_gate_admitting_another_session_denies_wrong_session,
+                an_older_credential_version_is_revoked,
+                scans_outside_the_validity_window_are_denied,
+                an_unknown_ticket_is_denied,
+                a_multi_entry_ticket_admits_up_to_its_limit,
+                scans_denied_before_reaching_a_ticket_can_be_logged,
+                thirty_two_gates_scanning_one_ticket_at_once_admit_exactly_once,
+            }
+            idempotency {
+                a_new_key_proceeds_and_a_repeat_in_flight_is_in_progress,
+                a_key_reused_for_a_different_request_is_refused,
+                a_finished_request_is_replayed_exactly,
+                a_released_claim_runs_again,
+                an_abandoned_claim_is_taken_over_after_its_lease,
+            }
+            races {
+                racing_buyers_of_best_available_seats_sell_each_seat_once,
+                racing_buyers_of_random_explicit_seats_sell_each_seat_once,
+                racing_buyers_of_ga_units_never_exceed_the_quota,
+            }
+            model {
+                random_operations_agree_with_the_inventory_model,
+            }
+        );
+    };
+    (@modules $open:ident; $($module:ident { $($name:ident),* $(,)? })*) => {
+        $(
+            mod $module {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $name() {
+                        let (store, _guard) = super::$open().await;
+                        crate::conformance::$module::$name(store).await;
+                    }
+                )*
+            }
+        )*
+    };
+}
+
+pub(crate) use conformance_tests;
