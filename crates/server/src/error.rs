@@ -145,6 +145,7 @@ impl IntoResponse for ApiError {
 /// Every problem `type` the API can answer with, for `/problems` and the docs.
 pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("malformed-request", "The body, path or query could not be parsed (400)."),
+    ("unsupported-media-type", "The body must be JSON with `Content-Type: application/json` (415)."),
     ("validation", "The request was understood but a value is not acceptable (422)."),
     ("unauthorized", "A staff token is missing or unknown (401)."),
     ("forbidden", "The token may not do this (403)."),

@@ -26,8 +26,8 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::JsonDataError(e) => ApiError::validation(e.body_text()),
             JsonRejection::MissingJsonContentType(_) => ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "malformed-request",
-                "The request could not be read",
+                "unsupported-media-type",
+                "Unsupported media type",
                 "Send the body as JSON with `Content-Type: application/json`.",
             ),
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {

@@ -100,7 +100,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             .and_then(|v| v.to_str().ok())
             .unwrap_or("application/octet-stream")
             .to_owned();
-        let stored = StoredResponse { status: parts.status.as_u16(), content_type, body: body.to_vec() };
+        let location = parts.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let stored = StoredResponse { status: parts.status.as_u16(), content_type, location, body: body.to_vec() };
         state.store.idempotency_finish(&scope, &key, stored).await
     };
     if let Err(e) = outcome {
@@ -115,6 +116,9 @@ fn replay(stored: StoredResponse) -> Response {
     let mut response = (status, stored.body).into_response();
     if let Ok(ct) = HeaderValue::from_str(&stored.content_type) {
         response.headers_mut().insert(header::CONTENT_TYPE, ct);
+    }
+    if let Some(location) = stored.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
     }
     response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     response

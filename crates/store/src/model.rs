@@ -407,6 +407,8 @@ pub struct DeniedScan {
 pub struct StoredResponse {
     pub status: u16,
     pub content_type: String,
+    /// The `Location` header of a creation, replayed with it.
+    pub location: Option<String>,
     pub body: Vec<u8>,
 }
 

@@ -118,6 +118,19 @@ pub async fn finish_approved(
                 .with("refunded", true)
                 .with("refund_detail", "The payment was approved after the hold ended, so it was refunded in full."))
         }
+        Err(StoreError::Conflict(_)) if state.store.payment(payment_id).await?.state != PaymentState::Approved => {
+            // The attempt was settled (declined or timed out by the reconciler) before this
+            // approval arrived: the money must go back, never stay without tickets.
+            refund(state, payment_id, "approved after the attempt was given up").await?;
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "payment-unavailable",
+                "Payment provider unavailable",
+                "The payment was confirmed too late and has been refunded in full. Your hold is kept: try again.",
+            )
+            .with("refunded", true)
+            .with("hold_id", &hold.id))
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -156,7 +156,11 @@ pub async fn create_event(pool: &SqlitePool, e: NewEvent) -> StoreResult<EventId
         .bind(g.price_minor)
         .bind(i64::from(g.policy.max_entries))
         .execute(&mut *tx)
-        .await?
+        .await
+        .map_err(|err| match super::rows::is_unique_violation(&err) {
+            true => StoreError::Invalid(format!("grade code {} appears twice", g.code)),
+            false => err.into(),
+        })?
         .last_insert_rowid();
         grades.insert(&g.code, (id, g));
     }

@@ -13,7 +13,7 @@ pub async fn start(
     now_ms: i64,
     lease_ms: i64,
 ) -> StoreResult<IdempotencyStart> {
-    let row = sqlx::query("SELECT request_hash, status, content_type, body, locked_until FROM idempotency_keys WHERE scope = ? AND key = ?")
+    let row = sqlx::query("SELECT request_hash, status, content_type, location, body, locked_until FROM idempotency_keys WHERE scope = ? AND key = ?")
         .bind(scope)
         .bind(key)
         .fetch_optional(&mut *conn)
@@ -39,6 +39,7 @@ pub async fn start(
         return Ok(IdempotencyStart::Replay(StoredResponse {
             status: status as u16,
             content_type: str_at(&r, "content_type")?,
+            location: r.try_get("location")?,
             body: r.try_get("body")?,
         }));
     }
@@ -56,14 +57,17 @@ pub async fn start(
 }
 
 pub async fn finish(pool: &SqlitePool, scope: &str, key: &str, response: &StoredResponse) -> StoreResult<()> {
-    sqlx::query("UPDATE idempotency_keys SET status = ?, content_type = ?, body = ? WHERE scope = ? AND key = ?")
-        .bind(i64::from(response.status))
-        .bind(&response.content_type)
-        .bind(&response.body)
-        .bind(scope)
-        .bind(key)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "UPDATE idempotency_keys SET status = ?, content_type = ?, location = ?, body = ? WHERE scope = ? AND key = ?",
+    )
+    .bind(i64::from(response.status))
+    .bind(&response.content_type)
+    .bind(&response.location)
+    .bind(&response.body)
+    .bind(scope)
+    .bind(key)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

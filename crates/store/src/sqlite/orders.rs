@@ -51,11 +51,19 @@ pub async fn settle_payment(
     let from: &[&str] = match to {
         PaymentState::Declined => &["pending", "timed_out"],
         PaymentState::TimedOut => &["pending"],
-        PaymentState::Refunded => &["pending", "approved", "timed_out"],
+        // "declined" too: an approval that arrives after the attempt was given up on is refunded.
+        PaymentState::Refunded => &["pending", "approved", "timed_out", "declined"],
         PaymentState::Pending | PaymentState::Approved => {
             return Err(StoreError::Invalid("use begin_payment / complete_order for that state".into()));
         }
     };
+    if to == PaymentState::Refunded {
+        let has_order: Option<String> =
+            sqlx::query_scalar("SELECT id FROM orders WHERE payment_id = ?").bind(id).fetch_optional(pool).await?;
+        if has_order.is_some() {
+            return Err(StoreError::Conflict("the payment paid for an order; refund the order instead".into()));
+        }
+    }
     let done = sqlx::query(&format!(
         "UPDATE payments SET state = ?, detail = ?, updated_at = ? WHERE id = ? AND state IN ({})",
         from.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")

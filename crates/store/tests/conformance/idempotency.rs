@@ -9,7 +9,12 @@ const SCOPE: &str = "orders:org-1";
 const LEASE: i64 = 30_000;
 
 fn created() -> StoredResponse {
-    StoredResponse { status: 201, content_type: "application/json".into(), body: br#"{"order":"o-1"}"#.to_vec() }
+    StoredResponse {
+        status: 201,
+        content_type: "application/json".into(),
+        location: Some("/orders/o-1".into()),
+        body: br#"{"order":"o-1"}"#.to_vec(),
+    }
 }
 
 pub async fn a_new_key_proceeds_and_a_repeat_in_flight_is_in_progress(store: Arc<dyn Store>) {
