@@ -1,0 +1,214 @@
+//! The online gate check: only the organiser's staff may scan, only at the session's venue;
+//! forged, tampered and unreadable codes are denied with stable reasons; a ticket admits at
+//! most as many entries as its policy allows, even when gates race.
+
+mod support;
+
+use admit_credential::{Credential, HolderBinding, Issuer, Payload};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{TestApp, json_body, problem};
+
+/// Buys one ticket of the concert's first session and returns its credential text.
+async fn vip_ticket(app: &TestApp) -> String {
+    let order = app.buy(app.concert.sessions[0], app.concert.vip, 1).await;
+    order["tickets"][0]["credential"].as_str().unwrap().to_owned()
+}
+
+fn denied(verdict: &Value, reason: &str) {
+    assert_eq!(
+        (&verdict["verdict"], &verdict["reason"], &verdict["admits"]),
+        (&"deny".into(), &reason.into(), &0.into()),
+        "{verdict}"
+    );
+}
+
+fn admitted(verdict: &Value, entries_used: u32, max_entries: u32) {
+    assert_eq!((&verdict["verdict"], &verdict["admits"]), (&"admit".into(), &1.into()), "{verdict}");
+    assert_eq!((&verdict["entries_used"], &verdict["max_entries"]), (&entries_used.into(), &max_entries.into()));
+}
+
+#[tokio::test]
+async fn a_scan_without_a_valid_staff_token_is_unauthorized() {
+    let app = TestApp::spawn().await;
+    let credential = vip_ticket(&app).await;
+    let body =
+        json!({ "credential": credential, "gate_id": app.hall_gates[0].0, "session_id": app.concert.sessions[0].0 });
+
+    let anonymous = app.post_json("/gate/scans", &body).await;
+    problem(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    for auth in ["Bearer admit_gate_not-a-token", "Basic dXNlcjpwYXNz", "Bearer "] {
+        let resp =
+            app.client.post(app.url("/gate/scans")).header("authorization", auth).json(&body).send().await.unwrap();
+        problem(resp, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+
+    admitted(&app.scan_verdict(&credential, app.hall_gates[0], app.concert.sessions[0]).await, 1, 1);
+}
+
+#[tokio::test]
+async fn another_organisers_staff_cannot_scan_at_our_gates() {
+    let app = TestApp::spawn().await;
+    let credential = vip_ticket(&app).await;
+
+    let resp = app.scan(&credential, app.hall_gates[0], app.concert.sessions[0], &app.rival.gate_token).await;
+
+    problem(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    admitted(&app.scan_verdict(&credential, app.hall_gates[0], app.concert.sessions[0]).await, 1, 1);
+}
+
+#[tokio::test]
+async fn a_gate_of_another_venue_cannot_admit_for_this_session() {
+    let app = TestApp::spawn().await;
+    let credential = vip_ticket(&app).await;
+
+    let resp = app.scan(&credential, app.park_gate, app.concert.sessions[0], &app.organiser.gate_token).await;
+
+    problem(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    let unknown_gate =
+        app.scan(&credential, admit_domain::GateId(999_999), app.concert.sessions[0], &app.organiser.gate_token).await;
+    problem(unknown_gate, StatusCode::NOT_FOUND, "not-found").await;
+}
+
+#[tokio::test]
+async fn tampered_unreadable_and_forged_credentials_are_denied_with_their_reasons() {
+    let app = TestApp::spawn().await;
+    let (gate, s1) = (app.hall_gates[0], app.concert.sessions[0]);
+    let genuine = vip_ticket(&app).await;
+    let parsed = Credential::from_text(&genuine).unwrap();
+    let mut bytes = parsed.as_bytes().to_vec();
+    *bytes.last_mut().unwrap() ^= 0x01;
+    let bit_flipped = Credential::from_bytes(bytes).unwrap().to_text();
+    let payload = parsed.payload_unverified().unwrap();
+    let unknown_key = Issuer::generate(u32::MAX - 7).issue(payload.clone()).unwrap().to_text();
+    let impostor = Issuer::generate(app.concert.keys.key_id).issue(payload.clone()).unwrap().to_text();
+
+    for (credential, reason) in [
+        (bit_flipped.as_str(), "bad_signature"),
+        ("hello, gate", "malformed"),
+        ("ADM1:!!!!", "malformed"),
+        ("", "malformed"),
+        ("ADM7:ABCDEF", "unsupported_version"),
+        (unknown_key.as_str(), "unknown_key"),
+        (impostor.as_str(), "bad_signature"),
+    ] {
+        denied(&app.scan_verdict(credential, gate, s1).await, reason);
+    }
+
+    admitted(&app.scan_verdict(&genuine, gate, s1).await, 1, 1);
+}
+
+#[tokio::test]
+async fn genuinely_signed_credentials_that_do_not_match_the_ticket_are_denied_with_their_reasons() {
+    let app = TestApp::spawn().await;
+    let (gate, s1) = (app.hall_gates[0], app.concert.sessions[0]);
+    let genuine = vip_ticket(&app).await;
+    let payload = Credential::from_text(&genuine).unwrap().payload_unverified().unwrap();
+    let issuer = Issuer::from_secret(app.concert.keys.key_id, &app.concert.keys.signing_secret);
+    let sign = |p: Payload| issuer.issue(p).unwrap().to_text();
+    let now_s = support::fixtures::now_ms() / 1000;
+
+    for (credential, reason) in [
+        (sign(Payload { ticket_id: 42, ..payload.clone() }), "unknown_ticket"),
+        (sign(Payload { ticket_version: 2, ..payload.clone() }), "revoked_version"),
+        (sign(Payload { session_id: app.concert.sessions[1].0 as u64, ..payload.clone() }), "wrong_session"),
+        (sign(Payload { valid_from: now_s - 7200, valid_until: now_s - 60, ..payload.clone() }), "expired"),
+        (sign(Payload { valid_from: now_s + 3600, valid_until: now_s + 7200, ..payload.clone() }), "not_yet_valid"),
+        (sign(Payload { holder: HolderBinding::DeviceEd25519([7; 32]), ..payload.clone() }), "device_proof_missing"),
+    ] {
+        denied(&app.scan_verdict(&credential, gate, s1).await, reason);
+    }
+
+    admitted(&app.scan_verdict(&genuine, gate, s1).await, 1, 1);
+}
+
+#[tokio::test]
+async fn a_ticket_for_one_session_is_denied_at_the_other() {
+    let app = TestApp::spawn().await;
+    let credential = vip_ticket(&app).await;
+    let [s1, s2] = app.concert.sessions;
+
+    let verdict = app.scan_verdict(&credential, app.hall_gates[0], s2).await;
+
+    denied(&verdict, "wrong_session");
+    assert_eq!(verdict["ticket"]["grade"], "VIP");
+    admitted(&app.scan_verdict(&credential, app.hall_gates[0], s1).await, 1, 1);
+}
+
+#[tokio::test]
+async fn a_two_entry_pass_admits_twice_then_is_used() {
+    let app = TestApp::spawn().await;
+    let f = &app.festival;
+    let order = app.buy(f.session, f.pass, 1).await;
+    let credential = order["tickets"][0]["credential"].as_str().unwrap();
+    assert_eq!((&order["tickets"][0]["seat"], &order["tickets"][0]["max_entries"]), (&Value::Null, &2.into()));
+
+    admitted(&app.scan_verdict(credential, app.park_gate, f.session).await, 1, 2);
+    admitted(&app.scan_verdict(credential, app.park_gate, f.session).await, 2, 2);
+    denied(&app.scan_verdict(credential, app.park_gate, f.session).await, "already_used");
+
+    let rows = app.manifest(f.session, &app.organiser.gate_token).await;
+    assert_eq!((&rows[0]["status"], &rows[0]["entries_used"]), (&"used".into(), &2.into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gates_scanning_one_ticket_at_the_same_instant_admit_it_exactly_once() {
+    let app = TestApp::spawn().await;
+    let credential = vip_ticket(&app).await;
+    let s1 = app.concert.sessions[0];
+
+    let scans: Vec<_> = (0..16)
+        .map(|i| {
+            let body = json!({ "credential": credential, "gate_id": app.hall_gates[i % 2].0, "session_id": s1.0 });
+            app.spawn_post("/gate/scans", body, Some(&app.organiser.gate_token))
+        })
+        .collect();
+    let mut verdicts = Vec::new();
+    for scan in scans {
+        verdicts.push(json_body(scan.await.unwrap().unwrap(), StatusCode::OK).await);
+    }
+
+    let admits = verdicts.iter().filter(|v| v["verdict"] == "admit").count();
+    assert_eq!(admits, 1, "{verdicts:?}");
+    verdicts.iter().filter(|v| v["verdict"] != "admit").for_each(|v| denied(v, "already_used"));
+    let rows = app.manifest(s1, &app.organiser.gate_token).await;
+    assert_eq!(rows[0]["entries_used"], 1);
+}
+
+#[tokio::test]
+async fn another_organisers_manifest_is_forbidden() {
+    let app = TestApp::spawn().await;
+    vip_ticket(&app).await;
+    let path = format!("/sessions/{}/manifest", app.concert.sessions[0].0);
+
+    problem(app.get_as(&path, &app.rival.admin_token).await, StatusCode::FORBIDDEN, "forbidden").await;
+    problem(app.get_as(&format!("{path}?format=csv"), &app.rival.gate_token).await, StatusCode::FORBIDDEN, "forbidden")
+        .await;
+    problem(app.get(&path).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+
+    let rows = app.manifest(app.concert.sessions[0], &app.organiser.gate_token).await;
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].get("price").is_none(), "gate staff see no revenue: {}", rows[0]);
+    assert!(app.manifest(app.rival_event.session, &app.rival.gate_token).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_gate_retrying_a_scan_with_its_idempotency_key_gets_the_same_verdict_without_using_an_entry() {
+    let app = TestApp::spawn().await;
+    let f = &app.festival;
+    let order = app.buy(f.session, f.pass, 1).await;
+    let body = json!({ "credential": order["tickets"][0]["credential"], "gate_id": app.park_gate.0, "session_id": f.session.0 });
+    let scan = |key: &'static str| {
+        let request = app.client.post(app.url("/gate/scans")).bearer_auth(&app.organiser.gate_token);
+        request.header("idempotency-key", key).json(&body).send()
+    };
+
+    let first = scan("scan-1").await.unwrap();
+    let retry = scan("scan-1").await.unwrap();
+
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let (first, retry) = (json_body(first, StatusCode::OK).await, json_body(retry, StatusCode::OK).await);
+    assert_eq!(retry, first);
+    admitted(&first, 1, 2);
+    admitted(&json_body(scan("scan-2").await.unwrap(), StatusCode::OK).await, 2, 2);
+}

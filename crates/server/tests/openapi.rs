@@ -1,0 +1,108 @@
+//! The published contract: `/openapi.json` (OpenAPI 3.1) documents every route the API serves,
+//! with the problem schema and the staff-token scheme, and `/problems` lists every problem type.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use support::{TestApp, json_body, problem};
+
+/// Every route these tests exercise, with its methods.
+const ROUTES: &[(&str, &[&str])] = &[
+    ("/events", &["get"]),
+    ("/events/{event_id}", &["get"]),
+    ("/sessions/{session_id}", &["get"]),
+    ("/sessions/{session_id}/seats", &["get"]),
+    ("/holds", &["post"]),
+    ("/holds/{hold_id}", &["get", "delete"]),
+    ("/holds/{hold_id}/payments", &["post"]),
+    ("/orders/{order_id}", &["get"]),
+    ("/orders/{order_id}/tickets/{ticket_id}/credential", &["get"]),
+    ("/orders/{order_id}/tickets/{ticket_id}/qr.svg", &["get"]),
+    ("/orders/{order_id}/tickets/{ticket_id}/qr.png", &["get"]),
+    ("/gate/scans", &["post"]),
+    ("/sessions/{session_id}/manifest", &["get"]),
+];
+
+/// Every problem type these tests expect somewhere.
+const PROBLEM_TYPES: &[&str] = &[
+    "malformed-request",
+    "unsupported-media-type",
+    "validation",
+    "unauthorized",
+    "forbidden",
+    "not-found",
+    "method-not-allowed",
+    "sold-out",
+    "hold-expired",
+    "hold-released",
+    "payment-declined",
+    "payment-timeout",
+    "idempotency-key-reused",
+];
+
+async fn openapi(app: &TestApp) -> Value {
+    json_body(app.get("/openapi.json").await, StatusCode::OK).await
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_with_the_problem_schema() {
+    let app = TestApp::spawn().await;
+
+    let doc = openapi(&app).await;
+
+    let version = doc["openapi"].as_str().expect("openapi version");
+    assert!(version.starts_with("3.1."), "{version}");
+    assert_eq!(doc["info"]["title"], "Admit API");
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, methods) in ROUTES {
+        for method in *methods {
+            assert!(paths.get(*path).and_then(|p| p.get(*method)).is_some(), "{method} {path} is not documented");
+        }
+    }
+    let problem_schema = &doc["components"]["schemas"]["Problem"];
+    // The extension members are flattened in, so the fields may sit in an `allOf` part.
+    let parts = std::iter::once(problem_schema).chain(problem_schema["allOf"].as_array().into_iter().flatten());
+    let (properties, required): (Vec<&Value>, Vec<&Value>) = parts.map(|p| (&p["properties"], &p["required"])).unzip();
+    for field in ["type", "title", "status", "detail"] {
+        assert!(properties.iter().any(|p| p[field].is_object()), "Problem.{field}: {problem_schema}");
+        assert!(required.iter().any(|r| r.as_array().is_some_and(|r| r.contains(&field.into()))), "{field} required");
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["staff_token"]["scheme"], "bearer");
+    for (path, method) in [("/gate/scans", "post"), ("/sessions/{session_id}/manifest", "get")] {
+        let security = &paths[path][method]["security"];
+        assert!(security.to_string().contains("staff_token"), "{method} {path} names the staff token: {security}");
+    }
+    let sold_out = &paths["/holds"]["post"]["responses"]["409"]["content"]["application/problem+json"];
+    assert!(sold_out.to_string().contains("#/components/schemas/Problem"), "{sold_out}");
+}
+
+#[tokio::test]
+async fn every_documented_path_is_served() {
+    let app = TestApp::spawn().await;
+    let doc = openapi(&app).await;
+
+    for path in doc["paths"].as_object().expect("paths").keys() {
+        // No route answers PATCH: a served path says 405, an unserved one 404.
+        let concrete: String =
+            path.split('/').map(|part| if part.starts_with('{') { "1" } else { part }).collect::<Vec<_>>().join("/");
+        let resp = app.client.patch(app.url(&concrete)).send().await.unwrap();
+        problem(resp, StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed").await;
+    }
+}
+
+#[tokio::test]
+async fn the_problem_catalogue_lists_every_type_the_api_answers_with() {
+    let app = TestApp::spawn().await;
+
+    let catalogue = json_body(app.get("/problems").await, StatusCode::OK).await;
+
+    let entries = catalogue.as_array().expect("problem list");
+    let types: BTreeSet<&str> = entries.iter().map(|p| p["type"].as_str().expect("type")).collect();
+    assert_eq!(types.len(), entries.len(), "types are unique");
+    for slug in PROBLEM_TYPES {
+        assert!(types.contains(format!("/problems/{slug}").as_str()), "{slug} is not listed: {types:?}");
+    }
+    assert!(entries.iter().all(|p| p["meaning"].as_str().is_some_and(|m| !m.is_empty())), "{catalogue}");
+}
