@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod money;
 pub mod order;
 pub mod seating;
+pub mod waiting_room;
 
 pub use checkin::{DenyReason, EntryPolicy, ScanContext, TicketAtGate, decide_entry};
 pub use event::{EventKind, SeatingMode};

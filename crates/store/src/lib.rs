@@ -91,4 +91,17 @@ pub trait Store: Send + Sync + 'static {
     async fn idempotency_finish(&self, scope: &str, key: &str, response: StoredResponse) -> StoreResult<()>;
     /// Forgets a claim whose request failed without a definite answer, so a retry runs again.
     async fn idempotency_release(&self, scope: &str, key: &str) -> StoreResult<()>;
+
+    // --- on-sale waiting room ------------------------------------------------------------------
+    /// Turns an event's waiting room on (or reconfigures it, keeping everyone's place and what
+    /// was admitted so far) or, with `None`, off (forgetting the queue).
+    async fn set_waiting_room(&self, event: EventId, config: Option<WaitingRoomConfig>, now_ms: i64)
+    -> StoreResult<()>;
+    async fn waiting_room(&self, event: EventId) -> StoreResult<Option<WaitingRoom>>;
+    /// Queues a buyer; joining again with the same entry id returns the same place.
+    /// `NotFound("waiting room")` when the event has none.
+    async fn queue_join(&self, join: QueueJoin) -> StoreResult<QueueEntry>;
+    /// Where a queued buyer stands now. Draws early arrivals when the sale has opened, and
+    /// records the moment a buyer is first seen admitted.
+    async fn queue_entry(&self, event: EventId, entry_id: &str, now_ms: i64) -> StoreResult<QueueEntry>;
 }

@@ -424,3 +424,53 @@ pub enum IdempotencyStart {
     /// The key was used for a different request.
     KeyReused,
 }
+
+// --- on-sale waiting room ---------------------------------------------------------------------
+
+/// An event's waiting-room settings, as its organiser configures them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitingRoomConfig {
+    /// When the sale opens: arrivals before it are drawn into a random order at this moment.
+    pub opens_at_ms: i64,
+    /// Buyers admitted per minute.
+    pub admit_per_minute: u32,
+    /// How long an admission (and the pass that proves it) lasts once granted.
+    pub pass_ttl_ms: i64,
+}
+
+/// A waiting room with its live admission state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitingRoom {
+    pub event_id: EventId,
+    pub pass_ttl_ms: i64,
+    pub admission: admit_domain::waiting_room::Admission,
+}
+
+/// One buyer (one browser: tabs share it) joining an event's queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueJoin {
+    pub event_id: EventId,
+    /// Unguessable id chosen by the server; the buyer's handle on their place.
+    pub entry_id: String,
+    /// Random draw for the order of arrivals before opening.
+    pub lottery: i64,
+    pub now_ms: i64,
+}
+
+/// A buyer's place in the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueEntry {
+    pub event_id: EventId,
+    pub id: String,
+    pub joined_at_ms: i64,
+    /// Place in line; `None` until early arrivals are drawn at opening.
+    pub seq: Option<i64>,
+    /// When the buyer was first seen admitted: the admission lasts `pass_ttl_ms` from here.
+    pub admitted_at_ms: Option<i64>,
+    pub standing: admit_domain::waiting_room::Standing,
+    /// Before opening: how many arrived early (the draw is among them).
+    pub early_arrivals: i64,
+    pub opens_at_ms: i64,
+    pub admit_per_minute: u32,
+    pub pass_ttl_ms: i64,
+}

@@ -11,6 +11,7 @@ mod holds;
 mod idempotency;
 mod orders;
 mod rows;
+mod waiting_room;
 
 use crate::model::*;
 use crate::{Store, StoreError, StoreResult};
@@ -201,5 +202,39 @@ impl Store for SqliteStore {
     }
     async fn idempotency_release(&self, scope: &str, key: &str) -> StoreResult<()> {
         idempotency::release(&self.writer, scope, key).await
+    }
+
+    async fn set_waiting_room(
+        &self,
+        event: EventId,
+        config: Option<WaitingRoomConfig>,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        waiting_room::set(&mut tx, event, config, now_ms).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    async fn waiting_room(&self, event: EventId) -> StoreResult<Option<WaitingRoom>> {
+        let mut conn = self.reader.acquire().await?;
+        waiting_room::load(&mut conn, event).await
+    }
+    async fn queue_join(&self, join: QueueJoin) -> StoreResult<QueueEntry> {
+        let mut tx = self.writer.begin().await?;
+        let entry = waiting_room::join(&mut tx, &join).await?;
+        tx.commit().await?;
+        Ok(entry)
+    }
+    async fn queue_entry(&self, event: EventId, entry_id: &str, now_ms: i64) -> StoreResult<QueueEntry> {
+        {
+            let mut conn = self.reader.acquire().await?;
+            if let Some(entry) = waiting_room::entry_read(&mut conn, event, entry_id, now_ms).await? {
+                return Ok(entry);
+            }
+        }
+        let mut tx = self.writer.begin().await?;
+        let entry = waiting_room::entry_for_update(&mut tx, event, entry_id, now_ms).await?;
+        tx.commit().await?;
+        Ok(entry)
     }
 }

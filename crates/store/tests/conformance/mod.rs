@@ -26,6 +26,7 @@ pub mod orders;
 pub mod payments;
 pub mod races;
 pub mod support;
+pub mod waiting_room;
 
 /// Generates one `#[tokio::test]` per conformance test. `$open` is an async fn in the calling
 /// file returning `(Arc<dyn Store>, guard)`; the guard (a temp dir, a scratch database) lives
@@ -100,6 +101,14 @@ macro_rules! conformance_tests {
             }
             model {
                 random_operations_agree_with_the_inventory_model,
+            }
+            waiting_room {
+                an_event_without_a_waiting_room_has_no_queue,
+                early_arrivals_are_drawn_in_lottery_order_at_opening,
+                buyers_are_admitted_in_order_at_the_configured_rate,
+                joining_again_keeps_the_same_place,
+                turning_the_waiting_room_off_forgets_the_queue,
+                concurrent_joins_get_distinct_places,
             }
         );
     };
