@@ -136,7 +136,11 @@ impl IntoResponse for ApiError {
             tracing::error!(error.cause = %cause, "internal error");
         }
         let (status, body) = self.problem();
+        let retry_after = body.extensions.get("retry_after_secs").and_then(Value::as_u64);
         let mut response = (status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         response
     }
@@ -162,6 +166,12 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("payment-unavailable", "The payment provider is unavailable; the hold is kept (503)."),
     ("idempotency-key-reused", "The Idempotency-Key was used for a different request (422)."),
     ("idempotency-in-progress", "A request with this Idempotency-Key is still running (409)."),
+    (
+        "admission-pass-required",
+        "This event sells through a waiting room: join it, then send the pass as `Admission-Pass` (403).",
+    ),
+    ("admission-pass-invalid", "The admission pass is malformed, forged, expired or for another event (403)."),
+    ("rate-limited", "Too many requests from this address or buyer; `Retry-After` says when to try again (429)."),
     ("payload-too-large", "The request body is too large (413)."),
     ("internal", "Something failed on the server; nothing was changed (500)."),
 ];

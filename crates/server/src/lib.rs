@@ -4,11 +4,13 @@
 //! exactly what ships on port 0. Background workers (hold expiry, payment reconciliation) run
 //! beside the server and stop with it.
 
+pub mod admission;
 pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod ratelimit;
 mod routes;
 pub mod service;
 pub mod state;
@@ -65,7 +67,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let workers = workers::spawn(state.clone());
-    let result = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
+    let result = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
     for w in workers {
         w.abort();
     }

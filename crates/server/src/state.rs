@@ -1,6 +1,7 @@
 //! Shared application state: the store, the payment gateway, settings, and caches of things
 //! that never change once written (event signing keys, rendered QR images).
 
+use crate::ratelimit::{LimitSettings, Limiters};
 use admit_credential::{Issuer, KeyRing};
 use admit_domain::EventId;
 use admit_payments::PaymentGateway;
@@ -8,7 +9,7 @@ use admit_store::Store;
 use axum::body::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Server behaviour that operators tune.
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct Settings {
     pub reconcile_interval: Duration,
     /// How long an idempotency claim blocks retries of a request that never finished.
     pub idempotency_lease: Duration,
+    /// Per-address and per-buyer rate limits on holds and waiting-room joins.
+    pub limits: LimitSettings,
 }
 
 impl Default for Settings {
@@ -33,6 +36,7 @@ impl Default for Settings {
             sweep_interval: Duration::from_secs(1),
             reconcile_interval: Duration::from_secs(5),
             idempotency_lease: Duration::from_secs(30),
+            limits: LimitSettings::default(),
         }
     }
 }
@@ -41,6 +45,8 @@ impl Default for Settings {
 pub struct EventSigner {
     pub issuer: Issuer,
     pub inspection_key: [u8; 32],
+    /// Signs the waiting room's admission passes (derived from the inspection key).
+    pub pass_key: [u8; 32],
 }
 
 pub struct Inner {
@@ -51,7 +57,14 @@ pub struct Inner {
     signers: Mutex<HashMap<EventId, Arc<EventSigner>>>,
     /// Rendered QR images by (ticket id, version, format): rendered lazily, once.
     pub qr_cache: quick_cache::sync::Cache<(i64, u32, &'static str), Bytes>,
+    pub limiters: Limiters,
+    /// Whether an event sells through a waiting room, re-read from the store after
+    /// `WAITING_ROOM_RECHECK` (another node may have switched it).
+    waiting_rooms: quick_cache::sync::Cache<EventId, (bool, Instant)>,
 }
+
+/// How long a node trusts its cached "this event has (no) waiting room".
+const WAITING_ROOM_RECHECK: Duration = Duration::from_secs(2);
 
 #[derive(Clone)]
 pub struct AppState(pub Arc<Inner>);
@@ -68,10 +81,12 @@ impl AppState {
         AppState(Arc::new(Inner {
             store,
             gateway,
-            settings,
             keyring: RwLock::new(KeyRing::new()),
             signers: Mutex::new(HashMap::new()),
             qr_cache: quick_cache::sync::Cache::new(20_000),
+            limiters: Limiters::new(&settings.limits),
+            waiting_rooms: quick_cache::sync::Cache::new(10_000),
+            settings,
         }))
     }
 
@@ -102,9 +117,29 @@ impl AppState {
         let signer = Arc::new(EventSigner {
             issuer: Issuer::from_secret(keys.key_id, &keys.signing_secret),
             inspection_key: keys.inspection_key,
+            pass_key: crate::admission::pass_key(&keys.inspection_key),
         });
         self.signers.lock().unwrap_or_else(|p| p.into_inner()).insert(event, signer.clone());
         Ok(signer)
+    }
+}
+
+impl AppState {
+    /// Whether holds for `event` need an admission pass.
+    pub async fn has_waiting_room(&self, event: EventId) -> Result<bool, admit_store::StoreError> {
+        if let Some((on, at)) = self.waiting_rooms.get(&event)
+            && at.elapsed() < WAITING_ROOM_RECHECK
+        {
+            return Ok(on);
+        }
+        let on = self.store.waiting_room(event).await?.is_some();
+        self.waiting_rooms.insert(event, (on, Instant::now()));
+        Ok(on)
+    }
+
+    /// Drops the cached answer after this node changed the waiting room.
+    pub fn forget_waiting_room(&self, event: EventId) {
+        self.waiting_rooms.remove(&event);
     }
 }
 

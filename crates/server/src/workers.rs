@@ -14,6 +14,7 @@ pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
             tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
+                state.limiters.forget_idle();
                 match state.store.expire_holds(now_ms()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(holds = n, "expired holds returned to sale"),

@@ -1,29 +1,46 @@
 //! Holds: ask for seats or units; get them for a while, or "sold out" with alternatives.
 
+use crate::admission::{self, AdmissionPass};
 use crate::dto::{CreateHold, HoldDto};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath};
+use crate::ratelimit::ClientAddr;
 use crate::service::alternatives::{self, Wanted};
 use crate::state::{AppState, now_ms};
-use admit_domain::{GradeId, MAX_TICKETS_PER_HOLD, SeatId, SeatingMode, SessionId};
+use admit_domain::{EventId, GradeId, MAX_TICKETS_PER_HOLD, SeatId, SeatingMode, SessionId};
 use admit_store::{HoldRequest, NewHold, StoreError};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+/// The header that carries the waiting room's admission pass.
+pub const ADMISSION_PASS: &str = "admission-pass";
+
 #[utoipa::path(post, path = "/holds", tag = "holds", request_body = CreateHold,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first outcome")),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first outcome"),
+        ("Admission-Pass" = Option<String>, Header, description = "Required when the event sells through a waiting room"),
+    ),
     responses(
         (status = 201, description = "Held until `expires_at`", body = HoldDto),
+        (status = 403, description = "The event's waiting room has not admitted you (no or invalid `Admission-Pass`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many holds from this address or buyer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Sold out (`alternatives` lists what is available)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_hold(
     State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<CreateHold>,
 ) -> Result<Response, ApiError> {
+    state.limiters.hold(client)?;
     let session = state.store.session(SessionId(req.session_id)).await?;
+    if state.has_waiting_room(session.event_id).await? {
+        let pass = admission_pass(&state, &headers, session.event_id).await?;
+        state.limiters.hold_for_buyer(&pass.entry_id)?;
+    }
     let (request, wanted_grade, quantity) = match (req.seat_ids, req.grade_id, req.quantity) {
         (Some(ids), None, None) => {
             if ids.is_empty() || ids.len() > MAX_TICKETS_PER_HOLD as usize {
@@ -81,6 +98,25 @@ pub async fn create_hold(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The `Admission-Pass` header, checked for `event`.
+async fn admission_pass(state: &AppState, headers: &HeaderMap, event: EventId) -> Result<AdmissionPass, ApiError> {
+    let queue = format!("/events/{}/queue", event.0);
+    let Some(text) = headers.get(ADMISSION_PASS).and_then(|v| v.to_str().ok()) else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admission-pass-required",
+            "Admission pass required",
+            format!("This on-sale runs through a waiting room: join it at {queue}; once admitted, send the pass as the `Admission-Pass` header."),
+        )
+        .with("waiting_room", queue));
+    };
+    let key = state.signer(event).await?.pass_key;
+    admission::verify(&key, text, event, now_ms()).map_err(|e| {
+        ApiError::new(StatusCode::FORBIDDEN, "admission-pass-invalid", "Admission pass not accepted", e.to_string())
+            .with("waiting_room", queue)
+    })
 }
 
 /// The grade of a seat in this session, to suggest alternatives for an explicit-seat request.

@@ -5,6 +5,7 @@ mod catalogue;
 mod gate;
 mod holds;
 mod orders;
+mod queue;
 
 use crate::error::Problem;
 use crate::state::AppState;
@@ -24,6 +25,7 @@ use utoipa_axum::routes;
         (name = "catalogue", description = "Events, sessions, grades, prices and live availability"),
         (name = "holds", description = "Setting seats or units aside while the buyer pays"),
         (name = "orders", description = "Paying, orders and tickets"),
+        (name = "waiting room", description = "On-sale queue: places, admission passes, organiser settings"),
         (name = "gate", description = "Manifests and online check-in (staff token)"),
     ),
     components(schemas(Problem)),
@@ -56,6 +58,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::credential))
         .routes(routes!(orders::qr_svg))
         .routes(routes!(orders::qr_png))
+        .routes(routes!(queue::put_waiting_room, queue::delete_waiting_room, queue::get_waiting_room))
+        .routes(routes!(queue::join_queue))
+        .routes(routes!(queue::get_standing))
         .routes(routes!(gate::manifest))
         .routes(routes!(gate::scan))
 }

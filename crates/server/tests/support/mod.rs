@@ -11,6 +11,7 @@ pub use assert::*;
 
 use admit_domain::{GateId, GradeId, PaymentState, SessionId};
 use admit_payments::CardSimulator;
+use admit_server::ratelimit::LimitSettings;
 use admit_server::{AppState, Settings};
 use admit_store::{Payment, SqliteStore, Store};
 use fixtures::{Layout, World};
@@ -43,7 +44,11 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { settings: Settings::default(), gateway_hang: Duration::from_secs(2), layout: Layout::default() }
+        Config {
+            settings: Settings { limits: LimitSettings::off(), ..Settings::default() },
+            gateway_hang: Duration::from_secs(2),
+            layout: Layout::default(),
+        }
     }
 }
 
