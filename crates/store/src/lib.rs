@@ -5,8 +5,11 @@
 //! with its own locking strategy. SQLite (embedded, WAL, one writer) is the default; a
 //! PostgreSQL backend implements the same trait and passes the same conformance suite.
 
+mod decode;
 mod error;
 pub mod model;
+mod rows;
+mod rules;
 pub mod sqlite;
 
 pub use error::{StoreError, StoreResult};

@@ -10,7 +10,6 @@ mod checkin;
 mod holds;
 mod idempotency;
 mod orders;
-mod rows;
 
 use crate::model::*;
 use crate::{Store, StoreError, StoreResult};
