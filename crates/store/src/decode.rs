@@ -194,12 +194,11 @@ pub fn order(id: &str, r: &impl Columns, tickets: Vec<Ticket>) -> StoreResult<Or
     })
 }
 
-/// What both backends select for a gate manifest; add `WHERE t.session_id = …` and [`MANIFEST_ORDER`].
+/// What both backends select for a gate manifest; add `WHERE t.session_id = …` and an order.
 pub const MANIFEST_SELECT: &str =
     "SELECT t.reference, t.inspection_code, st.label AS seat, g.code AS grade, t.version, t.status,
             t.entries_used, t.max_entries
      FROM tickets t JOIN grades g ON g.id = t.grade_id LEFT JOIN seats st ON st.id = t.seat_id";
-pub const MANIFEST_ORDER: &str = "ORDER BY g.code, st.row_rank, st.number, t.reference";
 
 pub fn manifest_row(r: &impl Columns) -> StoreResult<ManifestRow> {
     Ok(ManifestRow {

@@ -1,17 +1,19 @@
 //! Gate manifests and the atomic online check-in.
 
 use crate::StoreResult;
-use crate::decode::{self, MANIFEST_ORDER, MANIFEST_SELECT};
+use crate::decode::{self, MANIFEST_SELECT};
 use crate::model::*;
 use crate::rules::{CHECK_IN_SELECT, decide};
 use admit_domain::{DenyReason, SessionId};
 use sqlx::{SqliteConnection, SqlitePool};
 
 pub async fn manifest(pool: &SqlitePool, session: SessionId) -> StoreResult<Vec<ManifestRow>> {
-    let rows = sqlx::query(&format!("{MANIFEST_SELECT} WHERE t.session_id = ? {MANIFEST_ORDER}"))
-        .bind(session.0)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "{MANIFEST_SELECT} WHERE t.session_id = ? ORDER BY g.code, st.row_rank, st.number, t.reference"
+    ))
+    .bind(session.0)
+    .fetch_all(pool)
+    .await?;
     rows.iter().map(decode::manifest_row).collect()
 }
 
