@@ -2,15 +2,21 @@
 //!
 //! The trait speaks in domain operations (hold these seats, complete this order, admit this
 //! scan), not in rows, so each backend implements every operation as one native transaction
-//! with its own locking strategy. SQLite (embedded, WAL, one writer) is the default; a
-//! PostgreSQL backend implements the same trait and passes the same conformance suite.
+//! with its own locking strategy. SQLite (embedded, WAL, one writer) is the default;
+//! PostgreSQL (several nodes on one database) implements the same trait and passes the same
+//! conformance suite.
 
+mod decode;
 mod error;
 pub mod model;
+pub mod postgres;
+mod rows;
+mod rules;
 pub mod sqlite;
 
 pub use error::{StoreError, StoreResult};
 pub use model::*;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use admit_domain::{EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};

@@ -1,13 +1,11 @@
 //! Organisers, staff tokens, venues, events, sessions, grades, seats and availability.
 
-use super::rows::{corrupt, i64_at, key32, money_at, parsed, str_at, u32_at};
+use crate::decode::{self, EVENT_COLUMNS};
 use crate::model::*;
+use crate::rows::{is_unique_violation, key32, u32_at};
 use crate::{StoreError, StoreResult};
-use admit_domain::{
-    Currency, EntryPolicy, EventId, EventKind, GateId, GradeId, OrganiserId, SeatId, SeatingMode, SessionId, VenueId,
-};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use admit_domain::{EventId, GateId, OrganiserId, SeatingMode, SessionId, VenueId};
+use sqlx::SqlitePool;
 use std::collections::HashMap;
 
 pub async fn create_organiser(pool: &SqlitePool, name: &str) -> StoreResult<OrganiserId> {
@@ -38,14 +36,7 @@ pub async fn staff_by_token(pool: &SqlitePool, hash: [u8; 32]) -> StoreResult<Op
         .bind(&hash[..])
         .fetch_optional(pool)
         .await?;
-    row.map(|r| {
-        Ok(Staff {
-            organiser_id: OrganiserId(i64_at(&r, "organiser_id")?),
-            role: parsed(&r, "role", StaffRole::parse)?,
-            label: str_at(&r, "label")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(decode::staff).transpose()
 }
 
 pub async fn create_venue(pool: &SqlitePool, v: NewVenue) -> StoreResult<Venue> {
@@ -99,14 +90,7 @@ pub async fn gate(pool: &SqlitePool, id: GateId) -> StoreResult<Gate> {
     .fetch_optional(pool)
     .await?
     .ok_or(StoreError::NotFound("gate"))?;
-    Ok(Gate {
-        id,
-        venue_id: VenueId(i64_at(&r, "venue_id")?),
-        organiser_id: OrganiserId(i64_at(&r, "organiser_id")?),
-        name: str_at(&r, "name")?,
-        latitude: r.try_get("latitude")?,
-        longitude: r.try_get("longitude")?,
-    })
+    decode::gate(&r)
 }
 
 pub async fn create_event(pool: &SqlitePool, e: NewEvent) -> StoreResult<EventId> {
@@ -138,7 +122,7 @@ pub async fn create_event(pool: &SqlitePool, e: NewEvent) -> StoreResult<EventId
     .bind(&e.keys.inspection_key[..])
     .execute(&mut *tx)
     .await
-    .map_err(|err| match super::rows::is_unique_violation(&err) {
+    .map_err(|err| match is_unique_violation(&err) {
         true => StoreError::Conflict("the key ID is already in use".into()),
         false => err.into(),
     })?
@@ -157,7 +141,7 @@ pub async fn create_event(pool: &SqlitePool, e: NewEvent) -> StoreResult<EventId
         .bind(i64::from(g.policy.max_entries))
         .execute(&mut *tx)
         .await
-        .map_err(|err| match super::rows::is_unique_violation(&err) {
+        .map_err(|err| match is_unique_violation(&err) {
             true => StoreError::Invalid(format!("grade code {} appears twice", g.code)),
             false => err.into(),
         })?
@@ -208,7 +192,7 @@ pub async fn create_event(pool: &SqlitePool, e: NewEvent) -> StoreResult<EventId
             .bind(&s.label)
             .execute(&mut *tx)
             .await
-            .map_err(|err| match super::rows::is_unique_violation(&err) {
+            .map_err(|err| match is_unique_violation(&err) {
                 true => StoreError::Invalid(format!("seat label {} appears twice", s.label)),
                 false => err.into(),
             })?;
@@ -218,39 +202,9 @@ pub async fn create_event(pool: &SqlitePool, e: NewEvent) -> StoreResult<EventId
     Ok(EventId(event_id))
 }
 
-const EVENT_COLUMNS: &str = "e.id, e.organiser_id, e.venue_id, v.name AS venue_name, e.name, e.kind, e.description,
-     e.currency, e.route_from, e.route_to FROM events e JOIN venues v ON v.id = e.venue_id";
-
-fn event_row(r: &SqliteRow) -> StoreResult<Event> {
-    let from: Option<String> = r.try_get("route_from")?;
-    let to: Option<String> = r.try_get("route_to")?;
-    Ok(Event {
-        id: EventId(i64_at(r, "id")?),
-        organiser_id: OrganiserId(i64_at(r, "organiser_id")?),
-        venue_id: VenueId(i64_at(r, "venue_id")?),
-        venue_name: str_at(r, "venue_name")?,
-        name: str_at(r, "name")?,
-        kind: parsed(r, "kind", EventKind::parse)?,
-        description: str_at(r, "description")?,
-        currency: Currency::parse(&str_at(r, "currency")?).map_err(|e| corrupt(e.to_string()))?,
-        route: from.zip(to),
-    })
-}
-
 pub async fn list_events(pool: &SqlitePool) -> StoreResult<Vec<Event>> {
     let rows = sqlx::query(&format!("SELECT {EVENT_COLUMNS} ORDER BY e.id")).fetch_all(pool).await?;
-    rows.iter().map(event_row).collect()
-}
-
-fn session_row(r: &SqliteRow) -> StoreResult<Session> {
-    Ok(Session {
-        id: SessionId(i64_at(r, "id")?),
-        event_id: EventId(i64_at(r, "event_id")?),
-        label: str_at(r, "label")?,
-        starts_at_ms: i64_at(r, "starts_at")?,
-        ends_at_ms: i64_at(r, "ends_at")?,
-        doors_at_ms: i64_at(r, "doors_at")?,
-    })
+    rows.iter().map(decode::event).collect()
 }
 
 pub async fn event(pool: &SqlitePool, id: EventId) -> StoreResult<EventDetail> {
@@ -259,13 +213,13 @@ pub async fn event(pool: &SqlitePool, id: EventId) -> StoreResult<EventDetail> {
         .fetch_optional(pool)
         .await?
         .ok_or(StoreError::NotFound("event"))?;
-    let event = event_row(&r)?;
+    let event = decode::event(&r)?;
     let sessions = sqlx::query("SELECT * FROM sessions WHERE event_id = ? ORDER BY starts_at, id")
         .bind(id.0)
         .fetch_all(pool)
         .await?
         .iter()
-        .map(session_row)
+        .map(decode::session)
         .collect::<StoreResult<_>>()?;
     let grades = sqlx::query(
         "SELECT g.*, e.currency FROM grades g JOIN events e ON e.id = g.event_id WHERE g.event_id = ? ORDER BY g.price_minor DESC, g.id",
@@ -274,17 +228,7 @@ pub async fn event(pool: &SqlitePool, id: EventId) -> StoreResult<EventDetail> {
     .fetch_all(pool)
     .await?
     .iter()
-    .map(|r| {
-        Ok(Grade {
-            id: GradeId(i64_at(r, "id")?),
-            event_id: id,
-            code: str_at(r, "code")?,
-            name: str_at(r, "name")?,
-            seating: parsed(r, "seating", SeatingMode::parse)?,
-            price: money_at(r, "price_minor", "currency")?,
-            policy: EntryPolicy { max_entries: u32_at(r, "max_entries")? },
-        })
-    })
+    .map(|r| decode::grade(r, id))
     .collect::<StoreResult<_>>()?;
     Ok(EventDetail { event, sessions, grades })
 }
@@ -295,7 +239,7 @@ pub async fn session(pool: &SqlitePool, id: SessionId) -> StoreResult<Session> {
         .fetch_optional(pool)
         .await?
         .ok_or(StoreError::NotFound("session"))?;
-    session_row(&r)
+    decode::session(&r)
 }
 
 pub async fn availability(pool: &SqlitePool, session: SessionId) -> StoreResult<Vec<GradeAvailability>> {
@@ -306,16 +250,7 @@ pub async fn availability(pool: &SqlitePool, session: SessionId) -> StoreResult<
     if rows.is_empty() {
         return Err(StoreError::NotFound("session"));
     }
-    rows.iter()
-        .map(|r| {
-            Ok(GradeAvailability {
-                grade_id: GradeId(i64_at(r, "grade_id")?),
-                total: u32_at(r, "total")?,
-                held: u32_at(r, "held")?,
-                sold: u32_at(r, "sold")?,
-            })
-        })
-        .collect()
+    rows.iter().map(decode::availability).collect()
 }
 
 pub async fn seats(pool: &SqlitePool, session: SessionId) -> StoreResult<Vec<Seat>> {
@@ -323,21 +258,7 @@ pub async fn seats(pool: &SqlitePool, session: SessionId) -> StoreResult<Vec<Sea
         .bind(session.0)
         .fetch_all(pool)
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Seat {
-                id: SeatId(i64_at(r, "id")?),
-                session_id: session,
-                grade_id: GradeId(i64_at(r, "grade_id")?),
-                section: str_at(r, "section")?,
-                row: str_at(r, "row_label")?,
-                row_rank: i64_at(r, "row_rank")? as i32,
-                number: i64_at(r, "number")? as i32,
-                label: str_at(r, "label")?,
-                state: parsed(r, "state", SeatState::parse)?,
-            })
-        })
-        .collect()
+    rows.iter().map(|r| decode::seat(r, session)).collect()
 }
 
 pub async fn event_keys(pool: &SqlitePool, event: EventId) -> StoreResult<EventKeys> {

@@ -1,14 +1,13 @@
 //! Holds: claiming seats or units all-or-nothing, loading, cancelling and expiring them.
 
-use super::rows::{i64_at, money_at, parsed, str_at, u32_at};
+use crate::decode::{self, HOLD_LINES};
 use crate::model::*;
+use crate::rows::{i64_at, is_unique_violation, parsed, str_at};
+use crate::rules::{check_quantity, check_seat_list, grade_price};
 use crate::{StoreError, StoreResult};
-use admit_domain::{
-    Currency, EntryPolicy, EventId, GradeId, HoldState, MAX_TICKETS_PER_HOLD, Money, SeatId, SeatPos, SeatingMode,
-    SessionId, best_available,
-};
-use sqlx::{Row, SqliteConnection};
-use std::collections::{BTreeMap, BTreeSet};
+use admit_domain::{GradeId, HoldState, SeatId, SeatingMode, SessionId, best_available};
+use sqlx::SqliteConnection;
+use std::collections::BTreeMap;
 
 /// A claimed line: grade, optional seat, quantity, unit price.
 type Line = (GradeId, Option<SeatId>, u32, i64);
@@ -33,15 +32,7 @@ pub async fn create(conn: &mut SqliteConnection, h: &NewHold) -> StoreResult<()>
             .fetch_all(&mut *conn)
             .await?
             .iter()
-            .map(|r| {
-                Ok(SeatPos {
-                    id: SeatId(i64_at(r, "id")?),
-                    row_rank: i64_at(r, "row_rank")? as i32,
-                    row: str_at(r, "row_label")?,
-                    number: i64_at(r, "number")? as i32,
-                    free: str_at(r, "state")? == "free",
-                })
-            })
+            .map(decode::seat_pos)
             .collect::<StoreResult<Vec<_>>>()?;
             let picked = best_available(&free, *quantity as usize, *require_adjacent).ok_or(StoreError::SoldOut)?;
             claim_seats(conn, h, &picked.seats).await?
@@ -78,7 +69,7 @@ pub async fn create(conn: &mut SqliteConnection, h: &NewHold) -> StoreResult<()>
     .bind(&currency)
     .execute(&mut *conn)
     .await
-    .map_err(|e| match super::rows::is_unique_violation(&e) {
+    .map_err(|e| match is_unique_violation(&e) {
         true => StoreError::Conflict("hold id already exists".into()),
         false => e.into(),
     })?;
@@ -98,13 +89,6 @@ pub async fn create(conn: &mut SqliteConnection, h: &NewHold) -> StoreResult<()>
     Ok(())
 }
 
-fn check_quantity(q: u32) -> StoreResult<()> {
-    if q == 0 || q > MAX_TICKETS_PER_HOLD {
-        return Err(StoreError::Invalid(format!("quantity must be between 1 and {MAX_TICKETS_PER_HOLD}")));
-    }
-    Ok(())
-}
-
 /// The grade's price, if it is offered in this session with this seating mode.
 async fn grade_for(
     conn: &mut SqliteConnection,
@@ -119,25 +103,13 @@ async fn grade_for(
     .bind(session.0)
     .fetch_optional(&mut *conn)
     .await?
-    .ok_or_else(|| StoreError::Invalid(format!("grade {grade} is not offered in session {session}")))?;
-    if parsed(&row, "seating", SeatingMode::parse)? != mode {
-        let wanted = match mode {
-            SeatingMode::Reserved => "seats (it is sold as general-admission units)",
-            SeatingMode::GeneralAdmission => "units (it is sold as reserved seats)",
-        };
-        return Err(StoreError::Invalid(format!("grade {grade} cannot be held as {wanted}")));
-    }
-    i64_at(&row, "price_minor")
+    ;
+    grade_price(row, session, grade, mode)
 }
 
 /// Marks each seat held by this hold, or fails the whole hold.
 async fn claim_seats(conn: &mut SqliteConnection, h: &NewHold, ids: &[SeatId]) -> StoreResult<Vec<Line>> {
-    if ids.is_empty() || ids.len() > MAX_TICKETS_PER_HOLD as usize {
-        return Err(StoreError::Invalid(format!("hold between 1 and {MAX_TICKETS_PER_HOLD} seats")));
-    }
-    if ids.iter().collect::<BTreeSet<_>>().len() != ids.len() {
-        return Err(StoreError::Invalid("a seat is listed twice".into()));
-    }
+    check_seat_list(ids)?;
     let mut lines = Vec::with_capacity(ids.len());
     let mut per_grade: BTreeMap<GradeId, i64> = BTreeMap::new();
     for seat in ids {
@@ -185,43 +157,11 @@ pub async fn load(conn: &mut SqliteConnection, id: &str) -> StoreResult<Hold> {
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(StoreError::NotFound("hold"))?;
-    let total = money_at(&r, "total_minor", "currency")?;
-    let currency = total.currency;
-    let lines = sqlx::query(
-        "SELECT l.grade_id, g.code, g.max_entries, l.seat_id, st.label AS seat_label, l.quantity, l.unit_price_minor
-         FROM hold_lines l JOIN grades g ON g.id = l.grade_id LEFT JOIN seats st ON st.id = l.seat_id
-         WHERE l.hold_id = ? ORDER BY l.line",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|l| line_row(l, currency))
-    .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Hold {
-        id: id.to_owned(),
-        session_id: SessionId(i64_at(&r, "session_id")?),
-        event_id: EventId(i64_at(&r, "event_id")?),
-        state: parsed(&r, "state", HoldState::parse)?,
-        created_at_ms: i64_at(&r, "created_at")?,
-        expires_at_ms: i64_at(&r, "expires_at")?,
-        lines,
-        total,
-        order_id: r.try_get("order_id")?,
-    })
-}
-
-fn line_row(l: &sqlx::sqlite::SqliteRow, currency: Currency) -> StoreResult<HoldLine> {
-    let seat_id: Option<i64> = l.try_get("seat_id")?;
-    let seat_label: Option<String> = l.try_get("seat_label")?;
-    Ok(HoldLine {
-        grade_id: GradeId(i64_at(l, "grade_id")?),
-        grade_code: str_at(l, "code")?,
-        seat: seat_id.map(SeatId).zip(seat_label),
-        quantity: u32_at(l, "quantity")?,
-        unit_price: Money { minor: i64_at(l, "unit_price_minor")?, currency },
-        policy: EntryPolicy { max_entries: u32_at(l, "max_entries")? },
-    })
+    let lines = sqlx::query(&format!("{HOLD_LINES} WHERE l.hold_id = ? ORDER BY l.line"))
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    decode::hold(id, &r, &lines)
 }
 
 /// Returns an active hold's seats and units to sale and marks it `to`.

@@ -1,9 +1,10 @@
 //! Idempotency keys: the first outcome of a state-changing request, replayed on retry.
 
-use super::rows::{i64_at, str_at};
 use crate::StoreResult;
+use crate::decode::stored_response;
 use crate::model::*;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use crate::rows::{Columns, i64_at};
+use sqlx::{SqliteConnection, SqlitePool};
 
 pub async fn start(
     conn: &mut SqliteConnection,
@@ -31,17 +32,11 @@ pub async fn start(
         .await?;
         return Ok(IdempotencyStart::Proceed);
     };
-    let stored: Vec<u8> = r.try_get("request_hash")?;
-    if stored != hash {
+    if r.bytes_col("request_hash")? != hash {
         return Ok(IdempotencyStart::KeyReused);
     }
-    if let Some(status) = r.try_get::<Option<i64>, _>("status")? {
-        return Ok(IdempotencyStart::Replay(StoredResponse {
-            status: status as u16,
-            content_type: str_at(&r, "content_type")?,
-            location: r.try_get("location")?,
-            body: r.try_get("body")?,
-        }));
+    if let Some(response) = stored_response(&r)? {
+        return Ok(IdempotencyStart::Replay(response));
     }
     if i64_at(&r, "locked_until")? > now_ms {
         return Ok(IdempotencyStart::InProgress);

@@ -10,7 +10,6 @@ mod checkin;
 mod holds;
 mod idempotency;
 mod orders;
-mod rows;
 mod waiting_room;
 
 use crate::model::*;

@@ -1,11 +1,12 @@
 //! Payments, orders and tickets: the step from an approved payment to issued tickets.
 
-use super::rows::{i64_at, is_unique_violation, money_at, parsed, str_at, u32_at};
+use crate::decode::{self, TICKET_SELECT};
 use crate::model::*;
+use crate::rows::{i64_at, is_unique_violation, money_at, parsed, str_at};
+use crate::rules::{check_tickets_match, settle_from};
 use crate::{StoreError, StoreResult};
-use admit_domain::{EventId, GradeId, HoldState, OrderState, PaymentState, SessionId, TicketId, TicketStatus};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use admit_domain::{HoldState, PaymentState, TicketId};
+use sqlx::{SqliteConnection, SqlitePool};
 
 pub async fn begin_payment(conn: &mut SqliteConnection, p: &NewPayment) -> StoreResult<()> {
     let h = sqlx::query("SELECT state, expires_at, total_minor, currency FROM holds WHERE id = ?")
@@ -48,15 +49,7 @@ pub async fn settle_payment(
     detail: Option<&str>,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let from: &[&str] = match to {
-        PaymentState::Declined => &["pending", "timed_out"],
-        PaymentState::TimedOut => &["pending"],
-        // "declined" too: an approval that arrives after the attempt was given up on is refunded.
-        PaymentState::Refunded => &["pending", "approved", "timed_out", "declined"],
-        PaymentState::Pending | PaymentState::Approved => {
-            return Err(StoreError::Invalid("use begin_payment / complete_order for that state".into()));
-        }
-    };
+    let from = settle_from(to)?;
     if to == PaymentState::Refunded {
         let has_order: Option<String> =
             sqlx::query_scalar("SELECT id FROM orders WHERE payment_id = ?").bind(id).fetch_optional(pool).await?;
@@ -114,34 +107,11 @@ pub async fn complete(conn: &mut SqliteConnection, o: &CompleteOrder) -> StoreRe
         return Err(StoreError::HoldNotActive(state));
     }
     let session = i64_at(&h, "session_id")?;
-    let (units, seat_lines): (i64, i64) = {
-        let r = sqlx::query(
-            "SELECT COALESCE(SUM(quantity), 0) AS units, COUNT(seat_id) AS seats FROM hold_lines WHERE hold_id = ?",
-        )
-        .bind(&o.hold_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        (i64_at(&r, "units")?, i64_at(&r, "seats")?)
-    };
-    if units != o.tickets.len() as i64 {
-        return Err(StoreError::Invalid(format!("{} tickets for a hold of {units}", o.tickets.len())));
-    }
-    // Each ticket must be one unit of one of the hold's lines: same grade, same seat (or none).
-    let mut wanted: Vec<(i64, Option<i64>)> = Vec::new();
-    for l in sqlx::query("SELECT grade_id, seat_id, quantity FROM hold_lines WHERE hold_id = ?")
+    let lines = sqlx::query("SELECT grade_id, seat_id, quantity FROM hold_lines WHERE hold_id = ?")
         .bind(&o.hold_id)
         .fetch_all(&mut *conn)
-        .await?
-    {
-        let line = (i64_at(&l, "grade_id")?, l.try_get::<Option<i64>, _>("seat_id")?);
-        wanted.extend(std::iter::repeat_n(line, u32_at(&l, "quantity")? as usize));
-    }
-    let mut given: Vec<(i64, Option<i64>)> = o.tickets.iter().map(|t| (t.grade_id.0, t.seat_id.map(|s| s.0))).collect();
-    wanted.sort_unstable();
-    given.sort_unstable();
-    if wanted != given {
-        return Err(StoreError::Invalid("the tickets do not match the hold's seats and grades".into()));
-    }
+        .await?;
+    let seat_lines = check_tickets_match(&lines, &o.tickets)?;
     sqlx::query("UPDATE payments SET state = 'approved', authorization = ?, updated_at = ? WHERE id = ?")
         .bind(&o.authorization)
         .bind(o.now_ms)
@@ -167,7 +137,7 @@ pub async fn complete(conn: &mut SqliteConnection, o: &CompleteOrder) -> StoreRe
         .execute(&mut *conn)
         .await?
         .rows_affected();
-    if sold as i64 != seat_lines {
+    if sold != seat_lines {
         return Err(StoreError::Other(format!("hold {} had {seat_lines} seats, {sold} were held", o.hold_id).into()));
     }
     sqlx::query(
@@ -210,28 +180,13 @@ pub async fn complete(conn: &mut SqliteConnection, o: &CompleteOrder) -> StoreRe
     Ok(o.order_id.clone())
 }
 
-fn payment_row(r: &SqliteRow) -> StoreResult<Payment> {
-    Ok(Payment {
-        id: str_at(r, "id")?,
-        hold_id: str_at(r, "hold_id")?,
-        gateway: str_at(r, "gateway")?,
-        amount: money_at(r, "amount_minor", "currency")?,
-        method: str_at(r, "method")?,
-        state: parsed(r, "state", PaymentState::parse)?,
-        detail: r.try_get("detail")?,
-        authorization: r.try_get("authorization")?,
-        created_at_ms: i64_at(r, "created_at")?,
-        updated_at_ms: i64_at(r, "updated_at")?,
-    })
-}
-
 pub async fn payment(pool: &SqlitePool, id: &str) -> StoreResult<Payment> {
     let r = sqlx::query("SELECT * FROM payments WHERE id = ?")
         .bind(id)
         .fetch_optional(pool)
         .await?
         .ok_or(StoreError::NotFound("payment"))?;
-    payment_row(&r)
+    decode::payment(&r)
 }
 
 pub async fn payments_in_state(pool: &SqlitePool, state: PaymentState, before_ms: i64) -> StoreResult<Vec<Payment>> {
@@ -240,31 +195,7 @@ pub async fn payments_in_state(pool: &SqlitePool, state: PaymentState, before_ms
         .bind(before_ms)
         .fetch_all(pool)
         .await?;
-    rows.iter().map(payment_row).collect()
-}
-
-const TICKET_SELECT: &str = "SELECT t.*, g.code AS grade_code, st.label AS seat_label, s.event_id, o.currency
-     FROM tickets t JOIN grades g ON g.id = t.grade_id LEFT JOIN seats st ON st.id = t.seat_id
-     JOIN sessions s ON s.id = t.session_id JOIN orders o ON o.id = t.order_id";
-
-fn ticket_row(r: &SqliteRow) -> StoreResult<Ticket> {
-    Ok(Ticket {
-        id: TicketId(i64_at(r, "id")?),
-        order_id: str_at(r, "order_id")?,
-        session_id: SessionId(i64_at(r, "session_id")?),
-        event_id: EventId(i64_at(r, "event_id")?),
-        grade_id: GradeId(i64_at(r, "grade_id")?),
-        grade_code: str_at(r, "grade_code")?,
-        seat_label: r.try_get("seat_label")?,
-        reference: str_at(r, "reference")?,
-        version: u32_at(r, "version")?,
-        status: parsed(r, "status", TicketStatus::parse)?,
-        entries_used: u32_at(r, "entries_used")?,
-        max_entries: u32_at(r, "max_entries")?,
-        credential: str_at(r, "credential")?,
-        inspection_code: str_at(r, "inspection_code")?,
-        price: money_at(r, "price_minor", "currency")?,
-    })
+    rows.iter().map(decode::payment).collect()
 }
 
 pub async fn load_order(conn: &mut SqliteConnection, id: &str) -> StoreResult<Order> {
@@ -279,19 +210,9 @@ pub async fn load_order(conn: &mut SqliteConnection, id: &str) -> StoreResult<Or
             .fetch_all(&mut *conn)
             .await?
             .iter()
-            .map(ticket_row)
+            .map(decode::ticket)
             .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Order {
-        id: id.to_owned(),
-        hold_id: str_at(&r, "hold_id")?,
-        payment_id: str_at(&r, "payment_id")?,
-        session_id: SessionId(i64_at(&r, "session_id")?),
-        event_id: EventId(i64_at(&r, "event_id")?),
-        state: parsed(&r, "state", OrderState::parse)?,
-        total: money_at(&r, "total_minor", "currency")?,
-        created_at_ms: i64_at(&r, "created_at")?,
-        tickets,
-    })
+    decode::order(id, &r, tickets)
 }
 
 pub async fn ticket(pool: &SqlitePool, id: TicketId) -> StoreResult<Ticket> {
@@ -300,5 +221,5 @@ pub async fn ticket(pool: &SqlitePool, id: TicketId) -> StoreResult<Ticket> {
         .fetch_optional(pool)
         .await?
         .ok_or(StoreError::NotFound("ticket"))?;
-    ticket_row(&r)
+    decode::ticket(&r)
 }

@@ -4,8 +4,8 @@
 //! state. Reading a place is a plain read unless something must be recorded (the draw at
 //! opening, or the first moment a buyer is seen admitted).
 
-use super::rows::i64_at;
 use crate::model::*;
+use crate::rows::i64_at;
 use crate::{StoreError, StoreResult};
 use admit_domain::EventId;
 use admit_domain::waiting_room::{Admission, Standing};

@@ -1,0 +1,87 @@
+//! Gate manifests and the atomic online check-in.
+//!
+//! The ticket row is locked (`FOR UPDATE`) before the entry is decided, so scans of one ticket
+//! on any number of nodes are decided one after another on its current count; the guarded
+//! `entries_used` update stays as a second line of defence.
+
+use crate::StoreResult;
+use crate::decode::{self, MANIFEST_SELECT};
+use crate::model::*;
+use crate::rules::{CHECK_IN_SELECT, decide};
+use admit_domain::{DenyReason, SessionId};
+use sqlx::{PgConnection, PgPool};
+
+pub async fn manifest(pool: &PgPool, session: SessionId) -> StoreResult<Vec<ManifestRow>> {
+    // The SQLite order, spelled for PostgreSQL: byte-wise text, NULL seats first.
+    let rows = sqlx::query(&format!(
+        "{MANIFEST_SELECT} WHERE t.session_id = $1
+         ORDER BY g.code COLLATE \"C\", st.row_rank NULLS FIRST, st.number NULLS FIRST, t.reference COLLATE \"C\""
+    ))
+    .bind(session.0)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(decode::manifest_row).collect()
+}
+
+async fn log(conn: &mut PgConnection, scan: &ScanRequest, reason: Option<DenyReason>) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO scans (ticket_id, ticket_version, session_id, gate_id, at, verdict, reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(scan.ticket_id.0)
+    .bind(i64::from(scan.presented_version))
+    .bind(scan.gate_session.0)
+    .bind(scan.gate_id.0)
+    .bind(scan.now_ms)
+    .bind(if reason.is_none() { "admit" } else { "deny" })
+    .bind(reason.map(|r| r.code()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Decides and records one scan inside the caller's transaction. The outer `Result` is a
+/// storage failure; the inner one is the verdict (the scan is logged either way).
+pub async fn check_in(conn: &mut PgConnection, scan: &ScanRequest) -> StoreResult<Result<Admission, DenyReason>> {
+    let row = sqlx::query(&format!("{CHECK_IN_SELECT} WHERE t.id = $1 FOR UPDATE OF t"))
+        .bind(scan.ticket_id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(r) = row else {
+        log(conn, scan, Some(DenyReason::UnknownTicket)).await?;
+        return Ok(Err(DenyReason::UnknownTicket));
+    };
+    let admission = match decide(&r, scan)? {
+        Ok(admission) => admission,
+        Err(reason) => {
+            log(conn, scan, Some(reason)).await?;
+            return Ok(Err(reason));
+        }
+    };
+    let counted = sqlx::query("UPDATE tickets SET entries_used = entries_used + 1 WHERE id = $1 AND entries_used = $2")
+        .bind(scan.ticket_id.0)
+        .bind(i64::from(admission.entries_used - 1))
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if counted != 1 {
+        log(conn, scan, Some(DenyReason::AlreadyUsed)).await?;
+        return Ok(Err(DenyReason::AlreadyUsed));
+    }
+    log(conn, scan, None).await?;
+    Ok(Ok(admission))
+}
+
+pub async fn log_denied(pool: &PgPool, scan: &DeniedScan) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO scans (ticket_id, session_id, gate_id, at, verdict, reason) VALUES ($1, $2, $3, $4, 'deny', $5)",
+    )
+    .bind(scan.ticket_id.map(|t| t.0))
+    .bind(scan.session_id.0)
+    .bind(scan.gate_id.0)
+    .bind(scan.now_ms)
+    .bind(scan.reason.code())
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! The PostgreSQL backend: several stateless `admit serve` nodes share one database.
+//!
+//! Isolation is READ COMMITTED; correctness comes from guarded conditional updates (a seat
+//! is claimed only `WHERE state = 'free'`, units only `WHERE total - held - sold >= n`) and
+//! row locks taken in one global order: hold → payment → inventory (grades ascending) →
+//! seats. Every write transaction runs again, transparently, on a serialization failure or a
+//! deadlock (`retry.rs`). With `synchronous_commit = on` (PostgreSQL's default) a commit the
+//! server acknowledged is in the WAL on disk and survives a crash of PostgreSQL or the machine.
+
+mod catalog;
+mod checkin;
+mod holds;
+mod idempotency;
+mod orders;
+pub(crate) mod retry;
+pub mod scratch;
+mod waiting_room;
+
+use crate::model::*;
+use crate::{Store, StoreError, StoreResult};
+use admit_domain::{EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
+use async_trait::async_trait;
+use retry::transaction;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use std::time::Duration;
+
+/// PostgreSQL-backed [`Store`]: one connection pool, shared by reads and writes.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects with a pool of 16 connections and applies the migrations.
+    pub async fn connect(url: &str) -> StoreResult<PgStore> {
+        Self::connect_with(url, 16).await
+    }
+
+    /// Connects with at most `max_connections` connections (tests keep this small: the
+    /// server allows 100 in all) and applies the migrations. Several nodes starting at once
+    /// are fine: sqlx migrates under an advisory lock.
+    pub async fn connect_with(url: &str, max_connections: u32) -> StoreResult<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn create_organiser(&self, name: &str) -> StoreResult<OrganiserId> {
+        catalog::create_organiser(&self.pool, name).await
+    }
+    async fn add_staff_token(
+        &self,
+        organiser: OrganiserId,
+        role: StaffRole,
+        hash: [u8; 32],
+        label: &str,
+    ) -> StoreResult<()> {
+        catalog::add_staff_token(&self.pool, organiser, role, hash, label).await
+    }
+    async fn staff_by_token(&self, hash: [u8; 32]) -> StoreResult<Option<Staff>> {
+        catalog::staff_by_token(&self.pool, hash).await
+    }
+    async fn create_venue(&self, venue: NewVenue) -> StoreResult<Venue> {
+        transaction!(self.pool, |conn| catalog::create_venue(conn, &venue).await?)
+    }
+    async fn gate(&self, id: GateId) -> StoreResult<Gate> {
+        catalog::gate(&self.pool, id).await
+    }
+    async fn create_event(&self, event: NewEvent) -> StoreResult<EventId> {
+        transaction!(self.pool, |conn| catalog::create_event(conn, &event).await?)
+    }
+    async fn list_events(&self) -> StoreResult<Vec<Event>> {
+        catalog::list_events(&self.pool).await
+    }
+    async fn event(&self, id: EventId) -> StoreResult<EventDetail> {
+        catalog::event(&self.pool, id).await
+    }
+    async fn session(&self, id: SessionId) -> StoreResult<Session> {
+        catalog::session(&self.pool, id).await
+    }
+    async fn availability(&self, session: SessionId) -> StoreResult<Vec<GradeAvailability>> {
+        catalog::availability(&self.pool, session).await
+    }
+    async fn seats(&self, session: SessionId) -> StoreResult<Vec<Seat>> {
+        catalog::seats(&self.pool, session).await
+    }
+    async fn event_keys(&self, event: EventId) -> StoreResult<EventKeys> {
+        catalog::event_keys(&self.pool, event).await
+    }
+    async fn public_keys(&self) -> StoreResult<Vec<(u32, [u8; 32])>> {
+        catalog::public_keys(&self.pool).await
+    }
+
+    async fn create_hold(&self, hold: NewHold) -> StoreResult<Hold> {
+        transaction!(self.pool, |conn| {
+            holds::create(conn, &hold).await?;
+            holds::load(conn, &hold.id).await?
+        })
+    }
+    async fn hold(&self, id: &str) -> StoreResult<Hold> {
+        let mut conn = self.pool.acquire().await?;
+        holds::load(&mut conn, id).await
+    }
+    async fn cancel_hold(&self, id: &str, now_ms: i64) -> StoreResult<Hold> {
+        transaction!(self.pool, |conn| {
+            holds::cancel(conn, id, now_ms).await?;
+            holds::load(conn, id).await?
+        })
+    }
+    async fn expire_holds(&self, now_ms: i64) -> StoreResult<u64> {
+        transaction!(self.pool, |conn| holds::expire_due(conn, now_ms).await?)
+    }
+
+    async fn begin_payment(&self, payment: NewPayment) -> StoreResult<()> {
+        transaction!(self.pool, |conn| orders::begin_payment(conn, &payment).await?)
+    }
+    async fn settle_payment(
+        &self,
+        id: &str,
+        state: PaymentState,
+        detail: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        transaction!(self.pool, |conn| orders::settle_payment(conn, id, state, detail, now_ms).await?)
+    }
+    async fn complete_order(&self, order: CompleteOrder) -> StoreResult<Order> {
+        transaction!(self.pool, |conn| {
+            let id = orders::complete(conn, &order).await?;
+            orders::load_order(conn, &id).await?
+        })
+    }
+    async fn payment(&self, id: &str) -> StoreResult<Payment> {
+        orders::payment(&self.pool, id).await
+    }
+    async fn payments_in_state(&self, state: PaymentState, before_ms: i64) -> StoreResult<Vec<Payment>> {
+        orders::payments_in_state(&self.pool, state, before_ms).await
+    }
+    async fn order(&self, id: &str) -> StoreResult<Order> {
+        let mut conn = self.pool.acquire().await?;
+        orders::load_order(&mut conn, id).await
+    }
+    async fn ticket(&self, id: TicketId) -> StoreResult<Ticket> {
+        orders::ticket(&self.pool, id).await
+    }
+
+    async fn manifest(&self, session: SessionId) -> StoreResult<Vec<ManifestRow>> {
+        checkin::manifest(&self.pool, session).await
+    }
+    async fn check_in(&self, scan: ScanRequest) -> StoreResult<Admission> {
+        let verdict = transaction!(self.pool, |conn| checkin::check_in(conn, &scan).await?)?;
+        verdict.map_err(StoreError::Denied)
+    }
+    async fn log_denied_scan(&self, scan: DeniedScan) -> StoreResult<()> {
+        checkin::log_denied(&self.pool, &scan).await
+    }
+
+    async fn idempotency_start(
+        &self,
+        scope: &str,
+        key: &str,
+        hash: [u8; 32],
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<IdempotencyStart> {
+        transaction!(self.pool, |conn| idempotency::start(conn, scope, key, hash, now_ms, lease_ms).await?)
+    }
+    async fn idempotency_finish(&self, scope: &str, key: &str, response: StoredResponse) -> StoreResult<()> {
+        idempotency::finish(&self.pool, scope, key, &response).await
+    }
+    async fn idempotency_release(&self, scope: &str, key: &str) -> StoreResult<()> {
+        idempotency::release(&self.pool, scope, key).await
+    }
+
+    async fn set_waiting_room(
+        &self,
+        event: EventId,
+        config: Option<WaitingRoomConfig>,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        transaction!(self.pool, |conn| waiting_room::set(conn, event, config, now_ms).await?)
+    }
+    async fn waiting_room(&self, event: EventId) -> StoreResult<Option<WaitingRoom>> {
+        let mut conn = self.pool.acquire().await?;
+        waiting_room::load(&mut conn, event).await
+    }
+    async fn queue_join(&self, join: QueueJoin) -> StoreResult<QueueEntry> {
+        transaction!(self.pool, |conn| waiting_room::join(conn, &join).await?)
+    }
+    async fn queue_entry(&self, event: EventId, entry_id: &str, now_ms: i64) -> StoreResult<QueueEntry> {
+        {
+            let mut conn = self.pool.acquire().await?;
+            if let Some(entry) = waiting_room::entry_read(&mut conn, event, entry_id, now_ms).await? {
+                return Ok(entry);
+            }
+        }
+        transaction!(self.pool, |conn| waiting_room::entry_for_update(conn, event, entry_id, now_ms).await?)
+    }
+}

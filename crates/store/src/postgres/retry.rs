@@ -1,0 +1,67 @@
+//! Transactions that run again when PostgreSQL aborts them for a reason a retry fixes:
+//! a serialization failure (40001), a deadlock (40P01), or a guarded claim that found a row
+//! taken after it was read ([`Contended`]).
+
+use crate::StoreError;
+use std::time::Duration;
+
+/// How many times a transaction runs before its last error is returned.
+pub const MAX_ATTEMPTS: u32 = 12;
+
+/// A guarded claim touched fewer rows than it read as free: another node won the race.
+/// Raised inside a transaction to roll it back and run it again from a fresh read.
+#[derive(Debug, thiserror::Error)]
+#[error("a row was claimed by another transaction; retrying")]
+pub struct Contended;
+
+pub fn contended() -> StoreError {
+    StoreError::Other(Box::new(Contended))
+}
+
+/// True when `e` is worth running the whole transaction again.
+pub fn is_transient(e: &StoreError) -> bool {
+    let StoreError::Other(source) = e else { return false };
+    if source.is::<Contended>() {
+        return true;
+    }
+    let code = source.downcast_ref::<sqlx::Error>().and_then(|e| e.as_database_error()).and_then(|d| d.code());
+    matches!(code.as_deref(), Some("40001" | "40P01"))
+}
+
+/// Waits a little before attempt `attempt` (1-based), growing and jittered so that the
+/// transactions that collided do not collide again.
+pub async fn pause(attempt: u32) {
+    let ceiling_us = 500u64 << attempt.min(6);
+    tokio::time::sleep(Duration::from_micros(rand::random::<u64>() % ceiling_us)).await;
+}
+
+/// Runs `$body` with `$conn: &mut PgConnection` inside a transaction on `$pool`, commits on
+/// `Ok`, and runs everything again (up to [`MAX_ATTEMPTS`]) on a transient error. `?` inside
+/// the body rolls the transaction back.
+macro_rules! transaction {
+    ($pool:expr, |$conn:ident| $body:expr) => {{
+        let mut attempt: u32 = 1;
+        loop {
+            let result: $crate::StoreResult<_> = async {
+                let mut tx = $pool.begin().await?;
+                let value = {
+                    let $conn: &mut sqlx::PgConnection = &mut tx;
+                    $body
+                };
+                tx.commit().await?;
+                Ok(value)
+            }
+            .await;
+            match result {
+                Err(e) if attempt < $crate::postgres::retry::MAX_ATTEMPTS && $crate::postgres::retry::is_transient(&e) => {
+                    tracing::debug!(attempt, error = %e, "retrying a PostgreSQL transaction");
+                    $crate::postgres::retry::pause(attempt).await;
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+pub(crate) use transaction;

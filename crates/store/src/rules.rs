@@ -1,0 +1,119 @@
+//! Backend-neutral checks and decisions that both backends apply inside their transactions,
+//! so SQLite and PostgreSQL refuse the same requests with the same errors.
+
+use crate::model::*;
+use crate::rows::{Columns, i64_at, parsed, str_at, u32_at};
+use crate::{StoreError, StoreResult};
+use admit_domain::{
+    DenyReason, EntryPolicy, GradeId, MAX_TICKETS_PER_HOLD, PaymentState, ScanContext, SeatId, SeatingMode, SessionId,
+    TicketAtGate, TicketStatus,
+};
+use std::collections::BTreeSet;
+
+pub fn check_quantity(q: u32) -> StoreResult<()> {
+    if q == 0 || q > MAX_TICKETS_PER_HOLD {
+        return Err(StoreError::Invalid(format!("quantity must be between 1 and {MAX_TICKETS_PER_HOLD}")));
+    }
+    Ok(())
+}
+
+/// An explicit seat list: between one and the maximum seats, none twice.
+pub fn check_seat_list(ids: &[SeatId]) -> StoreResult<()> {
+    if ids.is_empty() || ids.len() > MAX_TICKETS_PER_HOLD as usize {
+        return Err(StoreError::Invalid(format!("hold between 1 and {MAX_TICKETS_PER_HOLD} seats")));
+    }
+    if ids.iter().collect::<BTreeSet<_>>().len() != ids.len() {
+        return Err(StoreError::Invalid("a seat is listed twice".into()));
+    }
+    Ok(())
+}
+
+/// The grade's price, if the `seating, price_minor` row (of a grade offered in the session)
+/// has the seating mode the request needs.
+pub fn grade_price(
+    row: Option<impl Columns>,
+    session: SessionId,
+    grade: GradeId,
+    mode: SeatingMode,
+) -> StoreResult<i64> {
+    let row = row.ok_or_else(|| StoreError::Invalid(format!("grade {grade} is not offered in session {session}")))?;
+    if parsed(&row, "seating", SeatingMode::parse)? != mode {
+        let wanted = match mode {
+            SeatingMode::Reserved => "seats (it is sold as general-admission units)",
+            SeatingMode::GeneralAdmission => "units (it is sold as reserved seats)",
+        };
+        return Err(StoreError::Invalid(format!("grade {grade} cannot be held as {wanted}")));
+    }
+    i64_at(&row, "price_minor")
+}
+
+/// The payment states a settlement to `to` may start from.
+pub fn settle_from(to: PaymentState) -> StoreResult<&'static [&'static str]> {
+    Ok(match to {
+        PaymentState::Declined => &["pending", "timed_out"],
+        PaymentState::TimedOut => &["pending"],
+        // "declined" too: an approval that arrives after the attempt was given up on is refunded.
+        PaymentState::Refunded => &["pending", "approved", "timed_out", "declined"],
+        PaymentState::Pending | PaymentState::Approved => {
+            return Err(StoreError::Invalid("use begin_payment / complete_order for that state".into()));
+        }
+    })
+}
+
+/// Tickets are the hold's lines (`grade_id, seat_id, quantity` rows) made permanent: one
+/// ticket per unit, each of a line's grade and seat. Returns how many lines name a seat.
+pub fn check_tickets_match(lines: &[impl Columns], tickets: &[NewTicket]) -> StoreResult<u64> {
+    let mut wanted: Vec<(i64, Option<i64>)> = Vec::new();
+    for l in lines {
+        let line = (i64_at(l, "grade_id")?, l.opt_i64_col("seat_id")?);
+        wanted.extend(std::iter::repeat_n(line, u32_at(l, "quantity")? as usize));
+    }
+    if wanted.len() != tickets.len() {
+        return Err(StoreError::Invalid(format!("{} tickets for a hold of {}", tickets.len(), wanted.len())));
+    }
+    let mut given: Vec<(i64, Option<i64>)> = tickets.iter().map(|t| (t.grade_id.0, t.seat_id.map(|s| s.0))).collect();
+    wanted.sort_unstable();
+    given.sort_unstable();
+    if wanted != given {
+        return Err(StoreError::Invalid("the tickets do not match the hold's seats and grades".into()));
+    }
+    Ok(wanted.iter().filter(|(_, seat)| seat.is_some()).count() as u64)
+}
+
+/// What both backends select to decide a scan; add `WHERE t.id = …`.
+pub const CHECK_IN_SELECT: &str = "SELECT t.reference, t.version, t.status, t.session_id, t.entries_used,
+            t.max_entries, st.label AS seat, g.code AS grade
+     FROM tickets t JOIN grades g ON g.id = t.grade_id LEFT JOIN seats st ON st.id = t.seat_id";
+
+/// Applies `decide_entry` to the ticket row: the admission it would be, or the reason not.
+/// The caller counts the entry only on `Ok`, guarded by the count it read
+/// (`admission.entries_used - 1`), and logs the scan either way.
+pub fn decide(r: &impl Columns, scan: &ScanRequest) -> StoreResult<Result<Admission, DenyReason>> {
+    let ticket = TicketAtGate {
+        status: parsed(r, "status", TicketStatus::parse)?,
+        current_version: u32_at(r, "version")?,
+        session_id: SessionId(i64_at(r, "session_id")?),
+        entries_used: u32_at(r, "entries_used")?,
+        policy: EntryPolicy { max_entries: u32_at(r, "max_entries")? },
+    };
+    let ctx = ScanContext {
+        presented_version: scan.presented_version,
+        presented_session: scan.presented_session,
+        gate_session: scan.gate_session,
+        valid_from_ms: scan.valid_from_ms,
+        valid_until_ms: scan.valid_until_ms,
+        now_ms: scan.now_ms,
+    };
+    if let Err(reason) = admit_domain::decide_entry(&ticket, &ctx) {
+        return Ok(Err(reason));
+    }
+    let admission = Admission {
+        ticket_id: scan.ticket_id,
+        reference: str_at(r, "reference")?,
+        seat_label: r.opt_str_col("seat")?,
+        grade_code: str_at(r, "grade")?,
+        entries_used: ticket.entries_used + 1,
+        max_entries: ticket.policy.max_entries,
+    };
+    Ok(Ok(admission))
+}
