@@ -2,6 +2,7 @@
 //! `ADMIT_*` environment variables (`ADMIT_HOLD_TTL_SECS=300`), then command-line flags.
 
 use admit_server::Settings;
+use admit_server::ratelimit::{Limit, LimitSettings};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,19 @@ pub struct Config {
     pub simulator_hang_ms: u64,
     pub sweep_interval_ms: u64,
     pub reconcile_interval_ms: u64,
+    /// `postgres://…` for PostgreSQL; unset: SQLite in `data_dir/admit.db`.
+    pub database: Option<String>,
+    /// PostgreSQL connections per node.
+    pub database_pool: u32,
+    /// The card simulator's ledger; nodes of one deployment share it like a real provider
+    /// (default `data_dir/payments-sim.db`).
+    pub simulator_ledger: Option<PathBuf>,
+    /// Rate limits per minute (0 turns one off); bursts are a quarter of the rate.
+    pub limit_holds_per_address: u32,
+    pub limit_holds_per_buyer: u32,
+    pub limit_joins_per_address: u32,
+    /// Take client addresses from `X-Forwarded-For` (only behind a proxy you run).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Config {
@@ -32,6 +46,13 @@ impl Default for Config {
             simulator_hang_ms: 30_000,
             sweep_interval_ms: 1_000,
             reconcile_interval_ms: 5_000,
+            database: None,
+            database_pool: 16,
+            simulator_ledger: None,
+            limit_holds_per_address: 120,
+            limit_holds_per_buyer: 20,
+            limit_joins_per_address: 30,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -47,6 +68,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold_ttl_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
 }
 
 impl Config {
@@ -64,7 +87,21 @@ impl Config {
             payment_timeout: Duration::from_millis(self.payment_timeout_ms),
             sweep_interval: Duration::from_millis(self.sweep_interval_ms),
             reconcile_interval: Duration::from_millis(self.reconcile_interval_ms),
+            limits: LimitSettings {
+                holds_per_address: limit(self.limit_holds_per_address),
+                holds_per_buyer: limit(self.limit_holds_per_buyer),
+                joins_per_address: limit(self.limit_joins_per_address),
+                trust_forwarded_for: self.trust_forwarded_for,
+            },
             ..Settings::default()
         }
     }
+
+    pub fn simulator_ledger(&self) -> PathBuf {
+        self.simulator_ledger.clone().unwrap_or_else(|| self.data_dir.join("payments-sim.db"))
+    }
+}
+
+fn limit(per_minute: u32) -> Option<Limit> {
+    (per_minute > 0).then(|| Limit { per_minute, burst: (per_minute / 4).max(1) })
 }

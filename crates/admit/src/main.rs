@@ -6,7 +6,7 @@ mod demo;
 
 use admit_payments::CardSimulator;
 use admit_server::{AppState, auth};
-use admit_store::{SqliteStore, StaffRole, Store};
+use admit_store::{PgStore, SqliteStore, StaffRole, Store};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use config::{Config, Overrides};
@@ -34,6 +34,9 @@ enum Command {
     Token {
         #[arg(long, default_value = ".")]
         data_dir: PathBuf,
+        /// `postgres://…` when the deployment runs on PostgreSQL.
+        #[arg(long, env = "ADMIT_DATABASE")]
+        database: Option<String>,
         #[arg(long)]
         organiser: i64,
         /// admin (everything) or gate (manifests and scans)
@@ -58,6 +61,10 @@ struct ServeArgs {
     /// Seconds a hold keeps its seats before they return to sale (default 600).
     #[arg(long)]
     hold_ttl_secs: Option<u64>,
+    /// `postgres://user@host/db` to run on PostgreSQL (several nodes may share it);
+    /// default: SQLite in the data folder.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
 }
 
 #[tokio::main]
@@ -72,10 +79,10 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => run(cli.config, args, false).await,
         Command::Demo(args) => run(cli.config, args, true).await,
-        Command::Token { data_dir, organiser, role, label } => {
-            let store = open_store(&data_dir).await?;
+        Command::Token { data_dir, database, organiser, role, label } => {
+            let store = open_store(&data_dir, database.as_deref(), 2).await?;
             let role = StaffRole::parse(&role).context("role must be admin or gate")?;
-            let token = auth::issue_staff_token(&store, admit_domain::OrganiserId(organiser), role, &label)
+            let token = auth::issue_staff_token(store.as_ref(), admit_domain::OrganiserId(organiser), role, &label)
                 .await
                 .with_context(|| format!("could not create a token for organiser {organiser} (does it exist?)"))?;
             println!("{token}");
@@ -84,30 +91,64 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn open_store(dir: &std::path::Path) -> anyhow::Result<SqliteStore> {
+/// SQLite in `dir` by default, or PostgreSQL when `database` is a `postgres://` URL.
+async fn open_store(dir: &std::path::Path, database: Option<&str>, pool: u32) -> anyhow::Result<Arc<dyn Store>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create data folder {}", dir.display()))?;
-    let path = dir.join("admit.db");
-    SqliteStore::open(&path).await.with_context(|| format!("cannot open database {}", path.display()))
+    match database {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let store = PgStore::connect_with(url, pool.max(1))
+                .await
+                .with_context(|| format!("cannot open PostgreSQL database {}", redact(url)))?;
+            Ok(Arc::new(store))
+        }
+        Some(other) => anyhow::bail!(
+            "--database must be a postgres:// URL (got {:?}); leave it out to use SQLite in the data folder",
+            redact(other)
+        ),
+        None => {
+            let path = dir.join("admit.db");
+            let store =
+                SqliteStore::open(&path).await.with_context(|| format!("cannot open database {}", path.display()))?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// The URL without its password, for messages and logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 async fn run(config_file: Option<PathBuf>, args: ServeArgs, demo: bool) -> anyhow::Result<()> {
-    let overrides =
-        Overrides { host: args.host, port: args.port, data_dir: args.data_dir, hold_ttl_secs: args.hold_ttl_secs };
+    let overrides = Overrides {
+        host: args.host,
+        port: args.port,
+        data_dir: args.data_dir,
+        hold_ttl_secs: args.hold_ttl_secs,
+        database: args.database,
+    };
     let config = Config::load(config_file.as_deref(), overrides).context("invalid configuration")?;
-    let store = open_store(&config.data_dir).await?;
-    let sim_path = config.data_dir.join("payments-sim.db");
+    let store = open_store(&config.data_dir, config.database.as_deref(), config.database_pool).await?;
+    let sim_path = config.simulator_ledger();
     let gateway = CardSimulator::open(&sim_path, Duration::from_millis(config.simulator_hang_ms))
         .await
         .with_context(|| format!("cannot open the card simulator ledger {}", sim_path.display()))?;
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    let store: Arc<dyn Store> = Arc::new(store);
     if demo {
         let seeded = demo::seed(store.as_ref()).await.context("seeding the demo failed")?;
         demo::print_welcome(&seeded, local, &config.data_dir);
     }
-    tracing::info!(address = %local, data_dir = %config.data_dir.display(), "admit is serving");
+    let backend = if config.database.is_some() { "postgres" } else { "sqlite" };
+    tracing::info!(address = %local, data_dir = %config.data_dir.display(), backend, "admit is serving");
     let state = AppState::new(store, Arc::new(gateway), config.settings());
     admit_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("admit stopped");
@@ -144,6 +185,12 @@ mod tests {
         let cfg = Config::load(None, Overrides { port: Some(9999), ..Overrides::default() }).unwrap();
         assert_eq!(cfg.port, 9999);
         assert_eq!(cfg.hold_ttl_secs, 600);
+    }
+
+    #[test]
+    fn passwords_are_hidden_in_database_urls() {
+        assert_eq!(redact("postgres://admit:s3cret@db:5432/admit"), "postgres://admit:***@db:5432/admit");
+        assert_eq!(redact("postgres://127.0.0.1/test"), "postgres://127.0.0.1/test");
     }
 
     #[test]
