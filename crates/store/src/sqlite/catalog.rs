@@ -7,17 +7,17 @@ use admit_domain::{
     Currency, EntryPolicy, EventId, EventKind, GateId, GradeId, OrganiserId, SeatId, SeatingMode, SessionId, VenueId,
 };
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 
-pub async fn create_organiser(pool: &SqlitePool, name: &str) -> StoreResult<OrganiserId> {
+pub async fn create_organiser(conn: &mut SqliteConnection, name: &str) -> StoreResult<OrganiserId> {
     let id =
-        sqlx::query("INSERT INTO organisers (name) VALUES (?)").bind(name).execute(pool).await?.last_insert_rowid();
+        sqlx::query("INSERT INTO organisers (name) VALUES (?)").bind(name).execute(conn).await?.last_insert_rowid();
     Ok(OrganiserId(id))
 }
 
 pub async fn add_staff_token(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     organiser: OrganiserId,
     role: StaffRole,
     hash: [u8; 32],
@@ -28,7 +28,7 @@ pub async fn add_staff_token(
         .bind(organiser.0)
         .bind(role.as_str())
         .bind(label)
-        .execute(pool)
+        .execute(conn)
         .await?;
     Ok(())
 }
@@ -48,8 +48,8 @@ pub async fn staff_by_token(pool: &SqlitePool, hash: [u8; 32]) -> StoreResult<Op
     .transpose()
 }
 
-pub async fn create_venue(pool: &SqlitePool, v: NewVenue) -> StoreResult<Venue> {
-    let mut tx = pool.begin().await?;
+/// Runs inside the caller's transaction (the write batch), so it is all or nothing.
+pub async fn create_venue(tx: &mut SqliteConnection, v: NewVenue) -> StoreResult<Venue> {
     let id = sqlx::query("INSERT INTO venues (organiser_id, name, city, latitude, longitude) VALUES (?, ?, ?, ?, ?)")
         .bind(v.organiser_id.0)
         .bind(&v.name)
@@ -78,7 +78,6 @@ pub async fn create_venue(pool: &SqlitePool, v: NewVenue) -> StoreResult<Venue> 
             longitude: g.longitude,
         });
     }
-    tx.commit().await?;
     Ok(Venue {
         id: VenueId(id),
         organiser_id: v.organiser_id,
@@ -109,8 +108,8 @@ pub async fn gate(pool: &SqlitePool, id: GateId) -> StoreResult<Gate> {
     })
 }
 
-pub async fn create_event(pool: &SqlitePool, e: NewEvent) -> StoreResult<EventId> {
-    let mut tx = pool.begin().await?;
+/// Runs inside the caller's transaction (the write batch), so it is all or nothing.
+pub async fn create_event(tx: &mut SqliteConnection, e: NewEvent) -> StoreResult<EventId> {
     let owner: Option<i64> = sqlx::query_scalar("SELECT organiser_id FROM venues WHERE id = ?")
         .bind(e.venue_id.0)
         .fetch_optional(&mut *tx)
@@ -214,7 +213,6 @@ pub async fn create_event(pool: &SqlitePool, e: NewEvent) -> StoreResult<EventId
             })?;
         }
     }
-    tx.commit().await?;
     Ok(EventId(event_id))
 }
 

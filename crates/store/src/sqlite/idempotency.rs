@@ -3,7 +3,7 @@
 use super::rows::{i64_at, str_at};
 use crate::StoreResult;
 use crate::model::*;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqliteConnection};
 
 pub async fn start(
     conn: &mut SqliteConnection,
@@ -56,7 +56,7 @@ pub async fn start(
     Ok(IdempotencyStart::Proceed)
 }
 
-pub async fn finish(pool: &SqlitePool, scope: &str, key: &str, response: &StoredResponse) -> StoreResult<()> {
+pub async fn finish(conn: &mut SqliteConnection, scope: &str, key: &str, response: &StoredResponse) -> StoreResult<()> {
     sqlx::query(
         "UPDATE idempotency_keys SET status = ?, content_type = ?, location = ?, body = ? WHERE scope = ? AND key = ?",
     )
@@ -66,16 +66,16 @@ pub async fn finish(pool: &SqlitePool, scope: &str, key: &str, response: &Stored
     .bind(&response.body)
     .bind(scope)
     .bind(key)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
 
-pub async fn release(pool: &SqlitePool, scope: &str, key: &str) -> StoreResult<()> {
+pub async fn release(conn: &mut SqliteConnection, scope: &str, key: &str) -> StoreResult<()> {
     sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status IS NULL")
         .bind(scope)
         .bind(key)
-        .execute(pool)
+        .execute(conn)
         .await?;
     Ok(())
 }
