@@ -115,8 +115,9 @@ async fn grade_for(
 /// What `best_available` would pick over the whole grade, reading as little of it as it can.
 /// `best_available` tries rows best first and takes the first row holding `n` adjacent free
 /// seats, and a row's window depends on that row alone; so trying the rows that still have a
-/// free seat, one at a time in the same order, gives the same answer. Only when no row has
-/// such a window (and the caller accepts scattered seats) is the whole grade read.
+/// free seat, one at a time in the same order, gives the same answer. When no row has such a
+/// window, the rows read so far hold every free seat of the grade, which is all the fallback
+/// (scattered seats) looks at; rows without a free seat are never read.
 async fn pick_best(
     conn: &mut SqliteConnection,
     session: SessionId,
@@ -126,6 +127,7 @@ async fn pick_best(
 ) -> StoreResult<Vec<SeatId>> {
     // Ranks come from `i32`s, so no row sorts before (i64::MIN, '').
     let mut after: (i64, String) = (i64::MIN, String::new());
+    let mut read = Vec::new();
     loop {
         let next = sqlx::query(
             "SELECT row_rank, row_label FROM seats WHERE session_id = ? AND grade_id = ? AND state = 'free'
@@ -154,18 +156,12 @@ async fn pick_best(
         if let Some(window) = best_available(&seats, n, true) {
             return Ok(window.seats);
         }
+        read.extend(seats);
     }
-    if require_adjacent {
-        return Err(StoreError::SoldOut);
+    match require_adjacent {
+        true => Err(StoreError::SoldOut),
+        false => Ok(best_available(&read, n, false).ok_or(StoreError::SoldOut)?.seats),
     }
-    let all = seat_positions(
-        sqlx::query("SELECT id, row_rank, row_label, number, state FROM seats WHERE session_id = ? AND grade_id = ?")
-            .bind(session.0)
-            .bind(grade.0)
-            .fetch_all(&mut *conn)
-            .await?,
-    )?;
-    Ok(best_available(&all, n, false).ok_or(StoreError::SoldOut)?.seats)
 }
 
 fn seat_positions(rows: Vec<sqlx::sqlite::SqliteRow>) -> StoreResult<Vec<SeatPos>> {
