@@ -15,9 +15,10 @@
 
 use crate::{ChargeOutcome, DeclineReason, GatewayError, PaymentGateway, PaymentMethod};
 use admit_domain::Money;
+use admit_sqlite_batch::{BatchConfig, BatchError, Writer};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
 use std::path::Path;
 use std::time::Duration;
 
@@ -34,10 +35,12 @@ pub const TEST_CARDS: &[(&str, &str)] = &[
 
 const TIMEOUT_CARD: &str = "4000000000000119";
 
-/// A simulated card acquirer with a durable ledger of its own.
+/// A simulated card acquirer with a durable ledger of its own. Charges and refunds are
+/// group-committed by one writer task (many callers, one COMMIT); lookups use a reader pool.
 #[derive(Clone)]
 pub struct CardSimulator {
-    pool: SqlitePool,
+    writer: Writer,
+    reader: SqlitePool,
     hang: Duration,
 }
 
@@ -51,7 +54,7 @@ impl CardSimulator {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        let mut conn = SqliteConnection::connect_with(&options).await?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS sim_charges (
                 reference TEXT PRIMARY KEY,
@@ -63,9 +66,11 @@ impl CardSimulator {
                 refunded INTEGER NOT NULL DEFAULT 0
             )",
         )
-        .execute(&pool)
+        .execute(&mut conn)
         .await?;
-        Ok(CardSimulator { pool, hang })
+        let writer = Writer::spawn(conn, BatchConfig::default());
+        let reader = SqlitePoolOptions::new().max_connections(2).connect_with(options.read_only(true)).await?;
+        Ok(CardSimulator { writer, reader, hang })
     }
 
     fn decide(number: &str) -> ChargeOutcome {
@@ -99,6 +104,12 @@ fn unavailable(e: sqlx::Error) -> GatewayError {
     GatewayError::Unavailable(e.to_string())
 }
 
+impl From<BatchError> for GatewayError {
+    fn from(e: BatchError) -> Self {
+        GatewayError::Unavailable(e.to_string())
+    }
+}
+
 #[async_trait]
 impl PaymentGateway for CardSimulator {
     fn name(&self) -> &'static str {
@@ -116,49 +127,62 @@ impl PaymentGateway for CardSimulator {
             tokio::time::sleep(self.hang).await;
             return Err(GatewayError::Timeout);
         }
-        let decided = Self::decide(card.number());
-        let (outcome, authorization) = match &decided {
-            ChargeOutcome::Approved { authorization } => ("approved", Some(authorization.as_str())),
+        let (outcome, authorization) = match Self::decide(card.number()) {
+            ChargeOutcome::Approved { authorization } => ("approved", Some(authorization)),
             ChargeOutcome::Declined(reason) => (reason.code(), None),
         };
-        // Idempotent on the reference: a repeated charge returns what was recorded first.
-        sqlx::query(
-            "INSERT INTO sim_charges (reference, amount_minor, currency, last4, outcome, authorization)
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (reference) DO NOTHING",
-        )
-        .bind(reference)
-        .bind(amount.minor)
-        .bind(amount.currency.code())
-        .bind(card.last4())
-        .bind(outcome)
-        .bind(authorization)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        let row = sqlx::query("SELECT outcome, authorization FROM sim_charges WHERE reference = ?")
-            .bind(reference)
-            .fetch_one(&self.pool)
+        let (reference, last4) = (reference.to_owned(), card.last4().to_owned());
+        self.writer
+            .run(move |c| {
+                Box::pin(async move {
+                    // Idempotent on the reference: a repeated charge returns what was recorded first.
+                    sqlx::query(
+                        "INSERT INTO sim_charges (reference, amount_minor, currency, last4, outcome, authorization)
+                         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (reference) DO NOTHING",
+                    )
+                    .bind(&reference)
+                    .bind(amount.minor)
+                    .bind(amount.currency.code())
+                    .bind(&last4)
+                    .bind(outcome)
+                    .bind(&authorization)
+                    .execute(&mut *c)
+                    .await
+                    .map_err(unavailable)?;
+                    let row = sqlx::query("SELECT outcome, authorization FROM sim_charges WHERE reference = ?")
+                        .bind(&reference)
+                        .fetch_one(&mut *c)
+                        .await
+                        .map_err(unavailable)?;
+                    Self::outcome_of(&row)
+                })
+            })
             .await
-            .map_err(unavailable)?;
-        Self::outcome_of(&row)
     }
 
     async fn lookup(&self, reference: &str) -> Result<Option<ChargeOutcome>, GatewayError> {
         let row = sqlx::query("SELECT outcome, authorization FROM sim_charges WHERE reference = ?")
             .bind(reference)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(unavailable)?;
         row.as_ref().map(Self::outcome_of).transpose()
     }
 
     async fn refund(&self, reference: &str) -> Result<(), GatewayError> {
-        sqlx::query("UPDATE sim_charges SET refunded = 1 WHERE reference = ? AND outcome = 'approved'")
-            .bind(reference)
-            .execute(&self.pool)
+        let reference = reference.to_owned();
+        self.writer
+            .run(move |c| {
+                Box::pin(async move {
+                    sqlx::query("UPDATE sim_charges SET refunded = 1 WHERE reference = ? AND outcome = 'approved'")
+                        .bind(&reference)
+                        .execute(c)
+                        .await
+                        .map_err(unavailable)?;
+                    Ok(())
+                })
+            })
             .await
-            .map_err(unavailable)?;
-        Ok(())
     }
 }
 
@@ -167,7 +191,7 @@ impl CardSimulator {
     pub async fn was_refunded(&self, reference: &str) -> Result<bool, GatewayError> {
         let row = sqlx::query("SELECT refunded FROM sim_charges WHERE reference = ?")
             .bind(reference)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(unavailable)?;
         Ok(row.is_some_and(|r| r.get::<i64, _>("refunded") == 1))

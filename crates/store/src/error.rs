@@ -36,6 +36,12 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl From<admit_sqlite_batch::BatchError> for StoreError {
+    fn from(e: admit_sqlite_batch::BatchError) -> Self {
+        StoreError::Other(Box::new(e))
+    }
+}
+
 impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
         StoreError::Other(Box::new(e))

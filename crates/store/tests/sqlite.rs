@@ -2,6 +2,7 @@
 //! fresh database file in its own temporary directory.
 
 mod conformance;
+mod group_commit;
 
 use admit_store::{SqliteStore, Store};
 use std::sync::Arc;

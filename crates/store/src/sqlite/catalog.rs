@@ -5,17 +5,17 @@ use crate::model::*;
 use crate::rows::{is_unique_violation, key32, u32_at};
 use crate::{StoreError, StoreResult};
 use admit_domain::{EventId, GateId, OrganiserId, SeatingMode, SessionId, VenueId};
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 
-pub async fn create_organiser(pool: &SqlitePool, name: &str) -> StoreResult<OrganiserId> {
+pub async fn create_organiser(conn: &mut SqliteConnection, name: &str) -> StoreResult<OrganiserId> {
     let id =
-        sqlx::query("INSERT INTO organisers (name) VALUES (?)").bind(name).execute(pool).await?.last_insert_rowid();
+        sqlx::query("INSERT INTO organisers (name) VALUES (?)").bind(name).execute(conn).await?.last_insert_rowid();
     Ok(OrganiserId(id))
 }
 
 pub async fn add_staff_token(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     organiser: OrganiserId,
     role: StaffRole,
     hash: [u8; 32],
@@ -26,7 +26,7 @@ pub async fn add_staff_token(
         .bind(organiser.0)
         .bind(role.as_str())
         .bind(label)
-        .execute(pool)
+        .execute(conn)
         .await?;
     Ok(())
 }
@@ -39,8 +39,8 @@ pub async fn staff_by_token(pool: &SqlitePool, hash: [u8; 32]) -> StoreResult<Op
     row.as_ref().map(decode::staff).transpose()
 }
 
-pub async fn create_venue(pool: &SqlitePool, v: NewVenue) -> StoreResult<Venue> {
-    let mut tx = pool.begin().await?;
+/// Runs inside the caller's transaction (the write batch), so it is all or nothing.
+pub async fn create_venue(tx: &mut SqliteConnection, v: NewVenue) -> StoreResult<Venue> {
     let id = sqlx::query("INSERT INTO venues (organiser_id, name, city, latitude, longitude) VALUES (?, ?, ?, ?, ?)")
         .bind(v.organiser_id.0)
         .bind(&v.name)
@@ -69,7 +69,6 @@ pub async fn create_venue(pool: &SqlitePool, v: NewVenue) -> StoreResult<Venue> 
             longitude: g.longitude,
         });
     }
-    tx.commit().await?;
     Ok(Venue {
         id: VenueId(id),
         organiser_id: v.organiser_id,
@@ -93,8 +92,8 @@ pub async fn gate(pool: &SqlitePool, id: GateId) -> StoreResult<Gate> {
     decode::gate(&r)
 }
 
-pub async fn create_event(pool: &SqlitePool, e: NewEvent) -> StoreResult<EventId> {
-    let mut tx = pool.begin().await?;
+/// Runs inside the caller's transaction (the write batch), so it is all or nothing.
+pub async fn create_event(tx: &mut SqliteConnection, e: NewEvent) -> StoreResult<EventId> {
     let owner: Option<i64> = sqlx::query_scalar("SELECT organiser_id FROM venues WHERE id = ?")
         .bind(e.venue_id.0)
         .fetch_optional(&mut *tx)
@@ -198,7 +197,6 @@ pub async fn create_event(pool: &SqlitePool, e: NewEvent) -> StoreResult<EventId
             })?;
         }
     }
-    tx.commit().await?;
     Ok(EventId(event_id))
 }
 

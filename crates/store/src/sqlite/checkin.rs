@@ -66,7 +66,7 @@ pub async fn check_in(conn: &mut SqliteConnection, scan: &ScanRequest) -> StoreR
     Ok(Ok(admission))
 }
 
-pub async fn log_denied(pool: &SqlitePool, scan: &DeniedScan) -> StoreResult<()> {
+pub async fn log_denied(conn: &mut SqliteConnection, scan: &DeniedScan) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO scans (ticket_id, session_id, gate_id, at, verdict, reason) VALUES (?, ?, ?, ?, 'deny', ?)",
     )
@@ -75,7 +75,7 @@ pub async fn log_denied(pool: &SqlitePool, scan: &DeniedScan) -> StoreResult<()>
     .bind(scan.gate_id.0)
     .bind(scan.now_ms)
     .bind(scan.reason.code())
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }

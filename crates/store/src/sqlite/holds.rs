@@ -24,18 +24,8 @@ pub async fn create(conn: &mut SqliteConnection, h: &NewHold) -> StoreResult<()>
         HoldRequest::BestAvailable { grade, quantity, require_adjacent } => {
             check_quantity(*quantity)?;
             grade_for(conn, h.session_id, *grade, SeatingMode::Reserved).await?;
-            let free = sqlx::query(
-                "SELECT id, row_rank, row_label, number, state FROM seats WHERE session_id = ? AND grade_id = ?",
-            )
-            .bind(h.session_id.0)
-            .bind(grade.0)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(decode::seat_pos)
-            .collect::<StoreResult<Vec<_>>>()?;
-            let picked = best_available(&free, *quantity as usize, *require_adjacent).ok_or(StoreError::SoldOut)?;
-            claim_seats(conn, h, &picked.seats).await?
+            let picked = pick_best(conn, h.session_id, *grade, *quantity as usize, *require_adjacent).await?;
+            claim_seats(conn, h, &picked).await?
         }
         HoldRequest::Units { grade, quantity } => {
             check_quantity(*quantity)?;
@@ -105,6 +95,62 @@ async fn grade_for(
     .await?
     ;
     grade_price(row, session, grade, mode)
+}
+
+/// What `best_available` would pick over the whole grade, reading as little of it as it can.
+/// `best_available` tries rows best first and takes the first row holding `n` adjacent free
+/// seats, and a row's window depends on that row alone; so trying the rows that still have a
+/// free seat, one at a time in the same order, gives the same answer. When no row has such a
+/// window, the rows read so far hold every free seat of the grade, which is all the fallback
+/// (scattered seats) looks at; rows without a free seat are never read.
+async fn pick_best(
+    conn: &mut SqliteConnection,
+    session: SessionId,
+    grade: GradeId,
+    n: usize,
+    require_adjacent: bool,
+) -> StoreResult<Vec<SeatId>> {
+    // Ranks come from `i32`s, so no row sorts before (i64::MIN, '').
+    let mut after: (i64, String) = (i64::MIN, String::new());
+    let mut read = Vec::new();
+    loop {
+        let next = sqlx::query(
+            "SELECT row_rank, row_label FROM seats WHERE session_id = ? AND grade_id = ? AND state = 'free'
+               AND (row_rank, row_label) > (?, ?) ORDER BY row_rank, row_label LIMIT 1",
+        )
+        .bind(session.0)
+        .bind(grade.0)
+        .bind(after.0)
+        .bind(&after.1)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = next else { break };
+        after = (i64_at(&row, "row_rank")?, str_at(&row, "row_label")?);
+        let seats = seat_positions(
+            sqlx::query(
+                "SELECT id, row_rank, row_label, number, state FROM seats
+                 WHERE session_id = ? AND grade_id = ? AND row_rank = ? AND row_label = ?",
+            )
+            .bind(session.0)
+            .bind(grade.0)
+            .bind(after.0)
+            .bind(&after.1)
+            .fetch_all(&mut *conn)
+            .await?,
+        )?;
+        if let Some(window) = best_available(&seats, n, true) {
+            return Ok(window.seats);
+        }
+        read.extend(seats);
+    }
+    match require_adjacent {
+        true => Err(StoreError::SoldOut),
+        false => Ok(best_available(&read, n, false).ok_or(StoreError::SoldOut)?.seats),
+    }
+}
+
+fn seat_positions(rows: Vec<sqlx::sqlite::SqliteRow>) -> StoreResult<Vec<admit_domain::SeatPos>> {
+    rows.iter().map(decode::seat_pos).collect()
 }
 
 /// Marks each seat held by this hold, or fails the whole hold.

@@ -4,7 +4,7 @@ use crate::StoreResult;
 use crate::decode::stored_response;
 use crate::model::*;
 use crate::rows::{Columns, i64_at};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::SqliteConnection;
 
 pub async fn start(
     conn: &mut SqliteConnection,
@@ -51,7 +51,7 @@ pub async fn start(
     Ok(IdempotencyStart::Proceed)
 }
 
-pub async fn finish(pool: &SqlitePool, scope: &str, key: &str, response: &StoredResponse) -> StoreResult<()> {
+pub async fn finish(conn: &mut SqliteConnection, scope: &str, key: &str, response: &StoredResponse) -> StoreResult<()> {
     sqlx::query(
         "UPDATE idempotency_keys SET status = ?, content_type = ?, location = ?, body = ? WHERE scope = ? AND key = ?",
     )
@@ -61,16 +61,16 @@ pub async fn finish(pool: &SqlitePool, scope: &str, key: &str, response: &Stored
     .bind(&response.body)
     .bind(scope)
     .bind(key)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
 
-pub async fn release(pool: &SqlitePool, scope: &str, key: &str) -> StoreResult<()> {
+pub async fn release(conn: &mut SqliteConnection, scope: &str, key: &str) -> StoreResult<()> {
     sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status IS NULL")
         .bind(scope)
         .bind(key)
-        .execute(pool)
+        .execute(conn)
         .await?;
     Ok(())
 }

@@ -43,7 +43,7 @@ pub async fn begin_payment(conn: &mut SqliteConnection, p: &NewPayment) -> Store
 }
 
 pub async fn settle_payment(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     id: &str,
     to: PaymentState,
     detail: Option<&str>,
@@ -51,8 +51,10 @@ pub async fn settle_payment(
 ) -> StoreResult<()> {
     let from = settle_from(to)?;
     if to == PaymentState::Refunded {
-        let has_order: Option<String> =
-            sqlx::query_scalar("SELECT id FROM orders WHERE payment_id = ?").bind(id).fetch_optional(pool).await?;
+        let has_order: Option<String> = sqlx::query_scalar("SELECT id FROM orders WHERE payment_id = ?")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
         if has_order.is_some() {
             return Err(StoreError::Conflict("the payment paid for an order; refund the order instead".into()));
         }
@@ -65,11 +67,11 @@ pub async fn settle_payment(
     .bind(detail)
     .bind(now_ms)
     .bind(id)
-    .execute(pool)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     if done == 0 {
-        let current = payment(pool, id).await?;
+        let current = payment(conn, id).await?;
         if current.state != to {
             return Err(StoreError::Conflict(format!("payment is {}", current.state.as_str())));
         }
@@ -180,10 +182,10 @@ pub async fn complete(conn: &mut SqliteConnection, o: &CompleteOrder) -> StoreRe
     Ok(o.order_id.clone())
 }
 
-pub async fn payment(pool: &SqlitePool, id: &str) -> StoreResult<Payment> {
+pub async fn payment(conn: &mut SqliteConnection, id: &str) -> StoreResult<Payment> {
     let r = sqlx::query("SELECT * FROM payments WHERE id = ?")
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(conn)
         .await?
         .ok_or(StoreError::NotFound("payment"))?;
     decode::payment(&r)

@@ -3,7 +3,7 @@
 
 use super::fixtures::{GA_PRICE, T0, TTL, VIP_PRICE, World};
 use super::support::{availability_of, hold_seats, hold_units, new_hold, pay, seat_states};
-use admit_domain::{HoldState, MAX_TICKETS_PER_HOLD, SeatId};
+use admit_domain::{HoldState, MAX_TICKETS_PER_HOLD, SeatId, SeatPos, best_available};
 use admit_store::{HoldRequest, NewHold, SeatState, Store, StoreError};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -131,6 +131,47 @@ pub async fn ga_units_are_held_within_the_quota_and_refused_beyond_it(store: Arc
     let a = availability_of(&*store, w.session(), w.ga.id).await;
     assert_eq!((a.held, a.remaining()), (5, 0));
     assert_eq!(availability_of(&*store, w.sessions[1], w.ga.id).await.remaining(), 5, "quotas are per session");
+}
+
+pub async fn best_available_on_a_fragmented_grade_picks_what_the_domain_rule_picks(store: Arc<dyn Store>) {
+    let w = World::builder().r(6, 9).build(&*store).await;
+    let seats = w.seats_of(&*store, w.session(), w.r.id).await;
+    // Fragment the grade: take a pseudo-random third of the seats, never whole rows.
+    let taken: Vec<SeatId> =
+        seats.iter().enumerate().filter(|(i, _)| (i * 7 + i / 9) % 3 == 0).map(|(_, s)| s.id).collect();
+    for chunk in taken.chunks(MAX_TICKETS_PER_HOLD as usize) {
+        hold_seats(&*store, w.session(), chunk, T0).await.unwrap();
+    }
+
+    for quantity in 1..=MAX_TICKETS_PER_HOLD.min(6) {
+        for require_adjacent in [true, false] {
+            let now = w.seats_of(&*store, w.session(), w.r.id).await;
+            let positions: Vec<SeatPos> = now
+                .iter()
+                .map(|s| SeatPos {
+                    id: s.id,
+                    row_rank: s.row_rank,
+                    row: s.row.clone(),
+                    number: s.number,
+                    free: s.state == SeatState::Free,
+                })
+                .collect();
+            let expected = best_available(&positions, quantity as usize, require_adjacent).map(|p| p.seats);
+            let request = HoldRequest::BestAvailable { grade: w.r.id, quantity, require_adjacent };
+
+            let got = store.create_hold(new_hold(w.session(), request, T0)).await;
+
+            match (got, expected) {
+                (Ok(hold), Some(seats)) => {
+                    let held: Vec<SeatId> = hold.lines.iter().filter_map(|l| l.seat.as_ref().map(|s| s.0)).collect();
+                    assert_eq!(held, seats, "{quantity} seats, adjacent required: {require_adjacent}");
+                    store.cancel_hold(&hold.id, T0).await.unwrap();
+                }
+                (Err(StoreError::SoldOut), None) => {}
+                (got, expected) => panic!("{quantity} seats, adjacent {require_adjacent}: {got:?} vs {expected:?}"),
+            }
+        }
+    }
 }
 
 pub async fn quantities_outside_one_to_the_maximum_are_invalid(store: Arc<dyn Store>) {

@@ -55,6 +55,7 @@ macro_rules! conformance_tests {
                 a_seat_listed_twice_is_invalid,
                 best_available_picks_adjacent_seats_in_the_best_row,
                 best_available_requiring_adjacency_without_a_run_is_sold_out,
+                best_available_on_a_fragmented_grade_picks_what_the_domain_rule_picks,
                 ga_units_are_held_within_the_quota_and_refused_beyond_it,
                 quantities_outside_one_to_the_maximum_are_invalid,
                 a_grade_must_be_held_in_its_own_seating_mode,

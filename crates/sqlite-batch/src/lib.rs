@@ -1,0 +1,129 @@
+//! Group commit for one SQLite writer connection.
+//!
+//! SQLite allows one writer at a time, and with `synchronous=FULL` every COMMIT waits for an
+//! fsync, so one commit per operation caps a store at a few thousand writes per second. A
+//! [`Writer`] owns the single writer connection in a task of its own. Callers submit each write
+//! operation as a boxed async closure over `&mut SqliteConnection`; the task takes everything
+//! queued (up to [`BatchConfig::max_ops`]), runs it inside ONE `BEGIN IMMEDIATE … COMMIT`,
+//! wraps each operation in a `SAVEPOINT` (rolled back when the operation returns an error, so
+//! a failed operation changes nothing and does not disturb its neighbours), and answers every
+//! caller only after the COMMIT returned: an acknowledged write is as durable as the
+//! connection's `synchronous` setting makes a commit.
+//!
+//! An operation must not open transactions of its own (the batch is the transaction), must not
+//! wait on anything outside the database (it would stall every other write), and should read
+//! what it needs to answer inside the same closure, so it sees its own write.
+
+mod batch;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use sqlx::SqliteConnection;
+use tokio::sync::{mpsc, oneshot};
+
+use batch::Job;
+
+/// A boxed, sendable future borrowing for `'a` (the shape every operation returns).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why an operation got no answer of its own.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BatchError {
+    /// The batch's transaction failed (BEGIN, a savepoint, or COMMIT): nothing of the batch
+    /// was committed, including this operation.
+    #[error("the write batch was not committed: {0}")]
+    NotCommitted(#[source] Arc<sqlx::Error>),
+    /// The writer was closed (or stopped) before it answered.
+    #[error("the SQLite writer is closed")]
+    Closed,
+}
+
+/// How batches are formed.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchConfig {
+    /// Most operations in one transaction.
+    pub max_ops: usize,
+    /// When more than one operation was waiting, wait up to this long for further ones before
+    /// beginning (zero: never wait; a busy writer batches by itself while it fsyncs).
+    pub linger: Duration,
+    /// Operations that may wait for the writer before submitters are slowed down.
+    pub queue: usize,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig { max_ops: 128, linger: Duration::ZERO, queue: 4096 }
+    }
+}
+
+/// Counters since the writer started: how many transactions, how many operations.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchStats {
+    pub batches: u64,
+    pub ops: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    batches: AtomicU64,
+    ops: AtomicU64,
+}
+
+enum Msg {
+    Op(Box<dyn Job>),
+    Close(oneshot::Sender<()>),
+}
+
+/// Handle to the task that owns the writer connection. Cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<Msg>,
+    counters: Arc<Counters>,
+}
+
+impl Writer {
+    /// Starts the writer task on the current Tokio runtime; it owns `conn` from now on.
+    pub fn spawn(conn: SqliteConnection, config: BatchConfig) -> Writer {
+        let (queue, rx) = mpsc::channel(config.queue.max(1));
+        let counters = Arc::new(Counters::default());
+        tokio::spawn(batch::run_writer(conn, rx, config, counters.clone()));
+        Writer { queue, counters }
+    }
+
+    /// Runs `op` in the next batch and returns its result once the batch has committed. An
+    /// `Err` from `op` rolls back everything `op` did (and only that).
+    pub async fn run<T, E, F>(&self, op: F) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<BatchError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = batch::Pending { op: Some(op), result: None, reply };
+        self.queue.send(Msg::Op(Box::new(job))).await.map_err(|_| E::from(BatchError::Closed))?;
+        answer.await.unwrap_or_else(|_| Err(E::from(BatchError::Closed)))
+    }
+
+    /// Transactions and operations committed or attempted so far.
+    pub fn stats(&self) -> BatchStats {
+        BatchStats { batches: self.counters.batches.load(Relaxed), ops: self.counters.ops.load(Relaxed) }
+    }
+
+    /// Operations queued and not yet taken into a batch.
+    pub fn waiting(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
+    /// Finishes the batch in progress, then closes the connection. Operations submitted
+    /// afterwards fail with [`BatchError::Closed`].
+    pub async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.queue.send(Msg::Close(done)).await.is_ok() {
+            let _ = closed.await;
+        }
+    }
+}
