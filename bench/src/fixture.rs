@@ -1,12 +1,17 @@
 //! An in-process Admit server on its own runtime and threads (so the load generator measures
-//! real HTTP over loopback), seeded with one event of M seats or M general-admission units.
+//! real HTTP over loopback), seeded with one event of M seats or M general-admission units,
+//! optionally with all of them already sold (for the gate benchmark).
 
 use admit_credential::Issuer;
-use admit_domain::{Currency, EntryPolicy, EventKind, SeatingMode};
+use admit_domain::{Currency, EntryPolicy, EventKind, GradeId, MAX_TICKETS_PER_HOLD, SeatingMode, SessionId};
 use admit_payments::CardSimulator;
+use admit_server::ratelimit::LimitSettings;
+use admit_server::service::issue::build_tickets;
+use admit_server::state::now_ms;
 use admit_server::{AppState, Settings, auth};
 use admit_store::{
-    EventKeys, NewEvent, NewGate, NewGrade, NewSeat, NewSession, NewVenue, SqliteStore, StaffRole, Store,
+    CompleteOrder, EventKeys, HoldRequest, NewEvent, NewGate, NewGrade, NewHold, NewPayment, NewSeat, NewSession,
+    NewVenue, SqliteStore, StaffRole, Store,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,9 +21,21 @@ pub struct Server {
     pub session_id: i64,
     pub grade_id: i64,
     pub staff_token: String,
+    /// Every gate of the bench venue.
+    pub gate_ids: Vec<i64>,
+    /// Credentials of the tickets sold before the server started (empty unless asked for).
+    pub credentials: Vec<String>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// The session's manifest as the organiser's staff see it.
+    pub async fn manifest(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        let url = format!("{}/sessions/{}/manifest", self.base, self.session_id);
+        Ok(reqwest::Client::new().get(url).bearer_auth(&self.staff_token).send().await?.json().await?)
+    }
 }
 
 impl Drop for Server {
@@ -32,7 +49,25 @@ impl Drop for Server {
     }
 }
 
-async fn seed(store: &dyn Store, units: u32, reserved: bool) -> anyhow::Result<(i64, i64, String)> {
+/// What the load generator is started against.
+struct Plan {
+    units: u32,
+    reserved: bool,
+    gates: usize,
+    /// Sell every unit before serving (general admission only).
+    sell_all: bool,
+}
+
+struct Seeded {
+    session_id: i64,
+    grade_id: i64,
+    staff_token: String,
+    gate_ids: Vec<i64>,
+    credentials: Vec<String>,
+}
+
+async fn seed(store: &dyn Store, plan: &Plan) -> anyhow::Result<Seeded> {
+    let (units, reserved) = (plan.units, plan.reserved);
     let org = store.create_organiser("Bench").await?;
     let venue = store
         .create_venue(NewVenue {
@@ -41,7 +76,9 @@ async fn seed(store: &dyn Store, units: u32, reserved: bool) -> anyhow::Result<(
             city: "Seoul".into(),
             latitude: 37.5,
             longitude: 127.0,
-            gates: vec![NewGate { name: "Gate 1".into(), latitude: 37.5, longitude: 127.0 }],
+            gates: (1..=plan.gates.max(1))
+                .map(|i| NewGate { name: format!("Gate {i}"), latitude: 37.5, longitude: 127.0 })
+                .collect(),
         })
         .await?;
     let seats = if reserved {
@@ -59,7 +96,7 @@ async fn seed(store: &dyn Store, units: u32, reserved: bool) -> anyhow::Result<(
         Vec::new()
     };
     let issuer = Issuer::generate(rand::random::<u32>() | 1);
-    let now = admit_server::state::now_ms();
+    let now = now_ms();
     let event = store
         .create_event(NewEvent {
             organiser_id: org,
@@ -94,11 +131,77 @@ async fn seed(store: &dyn Store, units: u32, reserved: bool) -> anyhow::Result<(
         .await?;
     let detail = store.event(event).await?;
     let token = auth::issue_staff_token(store, org, StaffRole::Admin, "bench").await?;
-    Ok((detail.sessions[0].id.0, detail.grades[0].id.0, token))
+    Ok(Seeded {
+        session_id: detail.sessions[0].id.0,
+        grade_id: detail.grades[0].id.0,
+        staff_token: token,
+        gate_ids: venue.gates.iter().map(|g| g.id.0).collect(),
+        credentials: Vec::new(),
+    })
+}
+
+/// Sells `count` general-admission tickets straight through the store (hold, pending payment,
+/// `complete_order`), signed by the server's own issuing code; returns their credentials.
+/// Eight sellers overlap the signing with the writer's commits.
+async fn sell(state: &AppState, session: SessionId, grade: GradeId, count: u32) -> anyhow::Result<Vec<String>> {
+    let holds = count.div_ceil(MAX_TICKETS_PER_HOLD);
+    let mut sellers = tokio::task::JoinSet::new();
+    for seller in 0..8 {
+        let state = state.clone();
+        sellers.spawn(async move {
+            let mut credentials = Vec::new();
+            for h in (seller..holds).step_by(8) {
+                let quantity = MAX_TICKETS_PER_HOLD.min(count - h * MAX_TICKETS_PER_HOLD);
+                let now = now_ms();
+                let request = HoldRequest::Units { grade, quantity };
+                let id = format!("bench-hold-{h}");
+                let new = NewHold { id, session_id: session, request, now_ms: now, expires_at_ms: now + 600_000 };
+                let hold = state.store.create_hold(new).await?;
+                let payment_id = format!("bench-payment-{h}");
+                let (gateway, method) = ("bench-seed".to_owned(), "seeded by admit-bench".to_owned());
+                let payment = NewPayment {
+                    id: payment_id.clone(),
+                    hold_id: hold.id.clone(),
+                    gateway,
+                    amount: hold.total,
+                    method,
+                    now_ms: now,
+                };
+                state.store.begin_payment(payment).await?;
+                let tickets = build_tickets(&state, &hold).await?;
+                credentials.extend(tickets.iter().map(|t| t.credential.clone()));
+                let order = CompleteOrder {
+                    order_id: format!("bench-order-{h}"),
+                    hold_id: hold.id,
+                    payment_id,
+                    authorization: "bench-seed".into(),
+                    tickets,
+                    now_ms: now_ms(),
+                };
+                state.store.complete_order(order).await?;
+            }
+            anyhow::Ok(credentials)
+        });
+    }
+    let mut credentials = Vec::with_capacity(count as usize);
+    while let Some(done) = sellers.join_next().await {
+        credentials.extend(done??);
+    }
+    Ok(credentials)
 }
 
 /// Starts the server on 127.0.0.1:0 with `server_threads` runtime workers.
 pub fn start(units: u32, reserved: bool, server_threads: usize) -> anyhow::Result<Server> {
+    boot(Plan { units, reserved, gates: 1, sell_all: false }, server_threads)
+}
+
+/// Starts the server with `tickets` general-admission tickets already sold and `gates` gates
+/// at the venue: what the gate benchmark scans.
+pub fn start_sold(tickets: u32, gates: usize, server_threads: usize) -> anyhow::Result<Server> {
+    boot(Plan { units: tickets, reserved: false, gates, sell_all: true }, server_threads)
+}
+
+fn boot(plan: Plan, server_threads: usize) -> anyhow::Result<Server> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().to_owned();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -112,11 +215,16 @@ pub fn start(units: u32, reserved: bool, server_threads: usize) -> anyhow::Resul
         rt.block_on(async move {
             let boot = async {
                 let store = SqliteStore::open(&path.join("admit.db")).await?;
-                let seeded = seed(&store, units, reserved).await?;
+                let mut seeded = seed(&store, &plan).await?;
                 let sim = CardSimulator::open(&path.join("sim.db"), Duration::from_secs(1)).await?;
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                 let addr = listener.local_addr()?;
-                let state = AppState::new(Arc::new(store), Arc::new(sim), Settings::default());
+                let settings = Settings { limits: LimitSettings::off(), ..Settings::default() };
+                let state = AppState::new(Arc::new(store), Arc::new(sim), settings);
+                if plan.sell_all {
+                    let (session, grade) = (SessionId(seeded.session_id), GradeId(seeded.grade_id));
+                    seeded.credentials = sell(&state, session, grade, plan.units).await?;
+                }
                 anyhow::Ok((listener, state, addr, seeded))
             };
             match boot.await {
@@ -131,12 +239,14 @@ pub fn start(units: u32, reserved: bool, server_threads: usize) -> anyhow::Resul
             }
         });
     });
-    let (addr, (session_id, grade_id, staff_token)) = ready_rx.recv()??;
+    let (addr, seeded) = ready_rx.recv()??;
     Ok(Server {
         base: format!("http://{addr}"),
-        session_id,
-        grade_id,
-        staff_token,
+        session_id: seeded.session_id,
+        grade_id: seeded.grade_id,
+        staff_token: seeded.staff_token,
+        gate_ids: seeded.gate_ids,
+        credentials: seeded.credentials,
         shutdown: Some(shutdown_tx),
         thread: Some(thread),
         _dir: dir,

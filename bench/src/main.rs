@@ -2,6 +2,7 @@
 //! Each prints one JSON line; docs/PERFORMANCE.md records results with the exact command.
 
 mod fixture;
+mod gate;
 mod onsale;
 mod stats;
 mod verify;
@@ -17,6 +18,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// C gates scan every sold ticket once, plus duplicates and forgeries; every verdict checked.
+    Gate(gate::Args),
     /// N concurrent buyers race for M seats (or GA units): hold 1, pay, repeat until sold out.
     Onsale(onsale::Args),
     /// Offline credential verifications per second on one core.
@@ -25,6 +28,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Gate(args) => gate::run(args),
         Command::Onsale(args) => onsale::run(args),
         Command::Verify(args) => verify::run(args),
     }

@@ -28,3 +28,15 @@ impl Samples {
         self.0[idx].as_secs_f64() * 1000.0
     }
 }
+
+/// CPU time used so far by this whole process (server and load generator, every thread), from
+/// `/proc/self/stat` (Linux; clock ticks of 10 ms). On a shared machine this is steadier than
+/// wall time: it does not grow when other processes take the cores.
+pub fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let mut fields = after_name.split(' ').skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((user + system) * 10))
+}

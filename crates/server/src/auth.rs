@@ -1,4 +1,8 @@
 //! Staff authentication: `Authorization: Bearer <token>`; tokens are stored only as SHA-256.
+//!
+//! A token found in the store is remembered for [`STAFF_TOKEN_TTL`], so a busy gate does not
+//! read the database on every scan. The consequence: a token deleted or changed in the store
+//! keeps working on each node for up to that long (the revocation delay).
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -7,8 +11,14 @@ use admit_store::{StaffRole, Store};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use quick_cache::sync::Cache;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::time::{Duration, Instant};
+
+/// How long a token found in the store is trusted without asking again: the longest a
+/// revoked token keeps working on a node.
+pub const STAFF_TOKEN_TTL: Duration = Duration::from_secs(2);
 
 /// An authenticated staff member of one organiser.
 #[derive(Debug, Clone)]
@@ -24,6 +34,34 @@ impl StaffUser {
             return Err(ApiError::forbidden("This belongs to another organiser."));
         }
         Ok(())
+    }
+}
+
+/// Recently seen staff tokens by hash, each with when it was read from the store. Unknown
+/// tokens are not remembered: a token issued a moment ago must work at once.
+pub struct StaffTokens(Cache<[u8; 32], (StaffUser, Instant)>);
+
+impl Default for StaffTokens {
+    fn default() -> Self {
+        StaffTokens(Cache::new(10_000))
+    }
+}
+
+impl StaffTokens {
+    /// The staff member holding the token with this hash, from memory when read recently.
+    pub async fn find(&self, store: &dyn Store, hash: [u8; 32]) -> Result<Option<StaffUser>, admit_store::StoreError> {
+        if let Some((user, read_at)) = self.0.get(&hash)
+            && read_at.elapsed() < STAFF_TOKEN_TTL
+        {
+            return Ok(Some(user));
+        }
+        let Some(staff) = store.staff_by_token(hash).await? else {
+            self.0.remove(&hash);
+            return Ok(None);
+        };
+        let user = StaffUser { organiser_id: staff.organiser_id, role: staff.role };
+        self.0.insert(hash, (user.clone(), Instant::now()));
+        Ok(Some(user))
     }
 }
 
@@ -58,11 +96,10 @@ impl FromRequestParts<AppState> for StaffUser {
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::unauthorized("The Authorization header must be `Bearer <token>`."))?;
-        let staff = state
-            .store
-            .staff_by_token(token_hash(token.trim()))
+        state
+            .staff_tokens
+            .find(state.store.as_ref(), token_hash(token.trim()))
             .await?
-            .ok_or_else(|| ApiError::unauthorized("Unknown staff token."))?;
-        Ok(StaffUser { organiser_id: staff.organiser_id, role: staff.role })
+            .ok_or_else(|| ApiError::unauthorized("Unknown staff token."))
     }
 }

@@ -1,6 +1,14 @@
 //! Shared application state: the store, the payment gateway, settings, and caches of things
-//! that never change once written (event signing keys, rendered QR images).
+//! that never change once written (event signing keys, verification keys, where gates and
+//! sessions belong, rendered QR images) or may be a moment stale (staff tokens).
 
+mod keys;
+mod places;
+
+pub use keys::{KeyCache, RELOAD_INTERVAL};
+pub use places::{Place, Places, SessionPlace};
+
+use crate::auth::StaffTokens;
 use crate::ratelimit::{LimitSettings, Limiters};
 use admit_credential::{Issuer, KeyRing};
 use admit_domain::EventId;
@@ -8,7 +16,7 @@ use admit_payments::PaymentGateway;
 use admit_store::Store;
 use axum::body::Bytes;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Server behaviour that operators tune.
@@ -53,7 +61,7 @@ pub struct Inner {
     pub store: Arc<dyn Store>,
     pub gateway: Arc<dyn PaymentGateway>,
     pub settings: Settings,
-    keyring: RwLock<KeyRing>,
+    keys: KeyCache,
     signers: Mutex<HashMap<EventId, Arc<EventSigner>>>,
     /// Rendered QR images by (ticket id, version, format): rendered lazily, once.
     pub qr_cache: quick_cache::sync::Cache<(i64, u32, &'static str), Bytes>,
@@ -61,6 +69,10 @@ pub struct Inner {
     /// Whether an event sells through a waiting room, re-read from the store after
     /// `WAITING_ROOM_RECHECK` (another node may have switched it).
     waiting_rooms: quick_cache::sync::Cache<EventId, (bool, Instant)>,
+    /// Which venue and organiser each gate, session and event belongs to.
+    pub places: Places,
+    /// Staff tokens read recently (see `auth::STAFF_TOKEN_TTL`).
+    pub staff_tokens: StaffTokens,
 }
 
 /// How long a node trusts its cached "this event has (no) waiting room".
@@ -81,32 +93,27 @@ impl AppState {
         AppState(Arc::new(Inner {
             store,
             gateway,
-            keyring: RwLock::new(KeyRing::new()),
+            keys: KeyCache::default(),
             signers: Mutex::new(HashMap::new()),
             qr_cache: quick_cache::sync::Cache::new(20_000),
+            places: Places::default(),
+            staff_tokens: StaffTokens::default(),
             limiters: Limiters::new(&settings.limits),
             waiting_rooms: quick_cache::sync::Cache::new(10_000),
             settings,
         }))
     }
 
-    /// The verification keys, reloaded from the store when a key ID is not known yet (a new
-    /// event, possibly created through another node).
-    pub async fn keyring_with(&self, key_id: u32) -> Result<KeyRing, admit_store::StoreError> {
-        {
-            let ring = self.keyring.read().unwrap_or_else(|p| p.into_inner());
-            if ring.contains(key_id) {
-                return Ok(ring.clone());
-            }
-        }
-        let mut fresh = KeyRing::new();
-        for (id, public) in self.store.public_keys().await? {
-            if let Err(e) = fresh.insert(id, &public) {
-                tracing::warn!(key.id = id, error = %e, "skipping an invalid public key");
-            }
-        }
-        *self.keyring.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
-        Ok(fresh)
+    /// The verification keys, reloaded from the store when `key_id` is not known yet (a new
+    /// event, possibly created through another node) at most every [`RELOAD_INTERVAL`]; the
+    /// ring is shared, never copied per scan.
+    pub async fn keyring_with(&self, key_id: u32) -> Result<Arc<KeyRing>, admit_store::StoreError> {
+        self.keys.ring_with(self.store.as_ref(), key_id).await
+    }
+
+    /// The verification keys as they are now, without asking the store.
+    pub fn keyring(&self) -> Arc<KeyRing> {
+        self.keys.current()
     }
 
     pub async fn signer(&self, event: EventId) -> Result<Arc<EventSigner>, admit_store::StoreError> {
@@ -114,6 +121,7 @@ impl AppState {
             return Ok(s.clone());
         }
         let keys = self.store.event_keys(event).await?;
+        self.keys.add(keys.key_id, &keys.public_key);
         let signer = Arc::new(EventSigner {
             issuer: Issuer::from_secret(keys.key_id, &keys.signing_secret),
             inspection_key: keys.inspection_key,

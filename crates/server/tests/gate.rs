@@ -5,8 +5,11 @@
 mod support;
 
 use admit_credential::{Credential, HolderBinding, Issuer, Payload};
+use admit_domain::{Currency, EntryPolicy, EventKind, SeatingMode};
+use admit_store::{EventKeys, NewEvent, NewGrade, NewSession};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::time::Duration;
 use support::{TestApp, json_body, problem};
 
 /// Buys one ticket of the concert's first session and returns its credential text.
@@ -123,6 +126,23 @@ async fn genuinely_signed_credentials_that_do_not_match_the_ticket_are_denied_wi
 }
 
 #[tokio::test]
+async fn a_credential_signed_with_another_events_key_is_denied_even_with_a_real_ticket_id() {
+    let app = TestApp::spawn().await;
+    let (gate, s1) = (app.hall_gates[0], app.concert.sessions[0]);
+    let genuine = vip_ticket(&app).await;
+    let payload = Credential::from_text(&genuine).unwrap().payload_unverified().unwrap();
+    // The same organiser's other event, and another organiser's event: both keys are known to
+    // the server, neither may vouch for a concert ticket.
+    for event in [app.festival.event, app.rival_event.event] {
+        let keys = app.store.event_keys(event).await.expect("event keys");
+        let forger = Issuer::from_secret(keys.key_id, &keys.signing_secret);
+        let forged = forger.issue(Payload { key_id: keys.key_id, ..payload.clone() }).unwrap().to_text();
+        denied(&app.scan_verdict(&forged, gate, s1).await, "unknown_key");
+    }
+    admitted(&app.scan_verdict(&genuine, gate, s1).await, 1, 1);
+}
+
+#[tokio::test]
 async fn a_ticket_for_one_session_is_denied_at_the_other() {
     let app = TestApp::spawn().await;
     let credential = vip_ticket(&app).await;
@@ -211,4 +231,67 @@ async fn a_gate_retrying_a_scan_with_its_idempotency_key_gets_the_same_verdict_w
     assert_eq!(retry, first);
     admitted(&first, 1, 2);
     admitted(&json_body(scan("scan-2").await.unwrap(), StatusCode::OK).await, 2, 2);
+}
+
+/// An event created after the key ring was loaded (through another node, say), signed with a
+/// key this node has never seen: unknown inside the reload interval (answered from memory, so
+/// made-up key IDs cannot make every scan read the database), known once it has passed.
+#[tokio::test]
+async fn a_new_events_key_is_answered_from_memory_until_the_reload_interval_has_passed() {
+    let app = TestApp::spawn().await;
+    let (gate, s1) = (app.hall_gates[0], app.concert.sessions[0]);
+    let genuine = vip_ticket(&app).await;
+    let payload = Credential::from_text(&genuine).unwrap().payload_unverified().unwrap();
+    let never_stored = Issuer::generate(u32::MAX - 11).issue(payload.clone()).unwrap().to_text();
+    denied(&app.scan_verdict(&never_stored, gate, s1).await, "unknown_key");
+    let late = Issuer::generate((1 << 30) + 17);
+    let late_event = app.store.create_event(event_signed_by(&app, &late).await).await.unwrap();
+    let late_session = app.store.event(late_event).await.unwrap().sessions[0].id;
+    let signed_late = late
+        .issue(Payload { ticket_id: 42, key_id: late.key_id(), session_id: late_session.0 as u64, ..payload })
+        .unwrap()
+        .to_text();
+
+    let before = app.scan_verdict(&signed_late, gate, late_session).await;
+    tokio::time::sleep(admit_server::state::RELOAD_INTERVAL + Duration::from_millis(100)).await;
+    let after = app.scan_verdict(&signed_late, gate, late_session).await;
+
+    denied(&before, "unknown_key");
+    denied(&after, "unknown_ticket");
+}
+
+/// A one-grade general-admission event at the concert hall, signed by `issuer`.
+async fn event_signed_by(app: &TestApp, issuer: &Issuer) -> NewEvent {
+    let hall = app.store.gate(app.hall_gates[0]).await.unwrap().venue_id;
+    let now = support::fixtures::now_ms();
+    NewEvent {
+        organiser_id: app.organiser.id,
+        venue_id: hall,
+        name: "Late addition".into(),
+        kind: EventKind::Concert,
+        description: String::new(),
+        currency: Currency::KRW,
+        route: None,
+        grades: vec![NewGrade {
+            code: "GA".into(),
+            name: "GA".into(),
+            seating: SeatingMode::GeneralAdmission,
+            price_minor: 10_000,
+            policy: EntryPolicy::SINGLE,
+            quota: 10,
+        }],
+        sessions: vec![NewSession {
+            label: "Late".into(),
+            starts_at_ms: now,
+            ends_at_ms: now + 3_600_000,
+            doors_at_ms: now,
+        }],
+        seats: Vec::new(),
+        keys: EventKeys {
+            key_id: issuer.key_id(),
+            signing_secret: issuer.secret_bytes(),
+            public_key: issuer.public_key(),
+            inspection_key: [7; 32],
+        },
+    }
 }

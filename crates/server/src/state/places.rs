@@ -1,0 +1,60 @@
+//! Where gates, sessions and events belong, cached in memory: a gate's venue and organiser, a
+//! session's event, an event's venue and organiser never change once written, so the online
+//! check answers "may this staff member scan here, for this session?" without reading the
+//! database. Only found rows are cached; an unknown id is looked up (and is a 404) each time.
+
+use admit_domain::{EventId, GateId, OrganiserId, SessionId, VenueId};
+use admit_store::{Store, StoreResult};
+use quick_cache::sync::Cache;
+
+/// Who owns a gate or an event, and at which venue it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub venue_id: VenueId,
+    pub organiser_id: OrganiserId,
+}
+
+/// Session → its event → the event's place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPlace {
+    pub event_id: EventId,
+    pub place: Place,
+}
+
+pub struct Places {
+    gates: Cache<GateId, Place>,
+    sessions: Cache<SessionId, EventId>,
+    events: Cache<EventId, Place>,
+}
+
+impl Default for Places {
+    fn default() -> Self {
+        Places { gates: Cache::new(10_000), sessions: Cache::new(100_000), events: Cache::new(10_000) }
+    }
+}
+
+impl Places {
+    pub async fn gate(&self, store: &dyn Store, id: GateId) -> StoreResult<Place> {
+        self.gates
+            .get_or_insert_async(&id, async {
+                let gate = store.gate(id).await?;
+                Ok(Place { venue_id: gate.venue_id, organiser_id: gate.organiser_id })
+            })
+            .await
+    }
+
+    pub async fn event(&self, store: &dyn Store, id: EventId) -> StoreResult<Place> {
+        self.events
+            .get_or_insert_async(&id, async {
+                let event = store.event(id).await?.event;
+                Ok(Place { venue_id: event.venue_id, organiser_id: event.organiser_id })
+            })
+            .await
+    }
+
+    pub async fn session(&self, store: &dyn Store, id: SessionId) -> StoreResult<SessionPlace> {
+        let event_id =
+            self.sessions.get_or_insert_async(&id, async { store.session(id).await.map(|s| s.event_id) }).await?;
+        Ok(SessionPlace { event_id, place: self.event(store, event_id).await? })
+    }
+}
