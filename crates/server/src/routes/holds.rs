@@ -5,7 +5,7 @@ use crate::dto::{CreateHold, HoldDto};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath};
 use crate::ratelimit::ClientAddr;
-use crate::service::alternatives::{self, Wanted};
+use crate::service::alternatives;
 use crate::state::{AppState, now_ms};
 use admit_domain::{EventId, GradeId, MAX_TICKETS_PER_HOLD, SeatId, SeatingMode, SessionId};
 use admit_store::{HoldRequest, NewHold, StoreError};
@@ -36,9 +36,10 @@ pub async fn create_hold(
     ApiJson(req): ApiJson<CreateHold>,
 ) -> Result<Response, ApiError> {
     state.limiters.hold(client)?;
-    let session = state.store.session(SessionId(req.session_id)).await?;
-    if state.has_waiting_room(session.event_id).await? {
-        let pass = admission_pass(&state, &headers, session.event_id).await?;
+    let session_id = SessionId(req.session_id);
+    let event_id = state.places.session(state.store.as_ref(), session_id).await?.event_id;
+    if state.has_waiting_room(event_id).await? {
+        let pass = admission_pass(&state, &headers, event_id).await?;
         state.limiters.hold_for_buyer(&pass.entry_id)?;
     }
     let (request, wanted_grade, quantity) = match (req.seat_ids, req.grade_id, req.quantity) {
@@ -48,15 +49,14 @@ pub async fn create_hold(
             }
             let n = ids.len() as u32;
             let first = SeatId(ids[0]);
-            (HoldRequest::Seats(ids.into_iter().map(SeatId).collect()), seat_grade(&state, session.id, first).await?, n)
+            (HoldRequest::Seats(ids.into_iter().map(SeatId).collect()), Wanted::GradeOfSeat(first), n)
         }
         (None, Some(grade), Some(quantity)) => {
             if quantity == 0 || quantity > MAX_TICKETS_PER_HOLD {
                 return Err(ApiError::validation(format!("quantity must be 1 to {MAX_TICKETS_PER_HOLD}.")));
             }
-            let detail = state.store.event(session.event_id).await?;
-            let g = detail
-                .grades
+            let grades = state.places.grades(state.store.as_ref(), event_id).await?;
+            let g = grades
                 .iter()
                 .find(|g| g.id.0 == grade)
                 .ok_or_else(|| ApiError::validation(format!("Grade {grade} is not offered for this event.")))?;
@@ -66,14 +66,14 @@ pub async fn create_hold(
                 }
                 SeatingMode::GeneralAdmission => HoldRequest::Units { grade: g.id, quantity },
             };
-            (request, Some(g.id), quantity)
+            (request, Wanted::Grade(g.id), quantity)
         }
         _ => return Err(ApiError::validation("Give either `seat_ids`, or `grade_id` with `quantity`.")),
     };
     let now = now_ms();
     let new = NewHold {
         id: uuid::Uuid::new_v4().to_string(),
-        session_id: session.id,
+        session_id,
         request,
         now_ms: now,
         expires_at_ms: now + state.settings.hold_ttl.as_millis() as i64,
@@ -84,8 +84,15 @@ pub async fn create_hold(
             Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(HoldDto::new(&hold, now))).into_response())
         }
         Err(StoreError::SoldOut) => {
-            let alternatives = match wanted_grade {
-                Some(grade) => alternatives::find(&state, &Wanted { session: session.id, grade, quantity }).await?,
+            // Only a refusal pays for working out what else is on offer.
+            let grade = match wanted_grade {
+                Wanted::Grade(g) => Some(g),
+                Wanted::GradeOfSeat(seat) => seat_grade(&state, session_id, seat).await?,
+            };
+            let alternatives = match grade {
+                Some(grade) => {
+                    alternatives::find(&state, &alternatives::Wanted { session: session_id, grade, quantity }).await?
+                }
                 None => Vec::new(),
             };
             Err(ApiError::new(
@@ -117,6 +124,13 @@ async fn admission_pass(state: &AppState, headers: &HeaderMap, event: EventId) -
         ApiError::new(StatusCode::FORBIDDEN, "admission-pass-invalid", "Admission pass not accepted", e.to_string())
             .with("waiting_room", queue)
     })
+}
+
+/// What the buyer asked for, to suggest alternatives if it is sold out.
+enum Wanted {
+    Grade(GradeId),
+    /// Explicit seats: the grade of the first one.
+    GradeOfSeat(SeatId),
 }
 
 /// The grade of a seat in this session, to suggest alternatives for an explicit-seat request.

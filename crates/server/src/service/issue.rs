@@ -11,7 +11,7 @@ use rand::Rng;
 const GRACE_AFTER_END_MS: i64 = 6 * 3600 * 1000;
 
 pub async fn build_tickets(state: &AppState, hold: &Hold) -> Result<Vec<NewTicket>, StoreError> {
-    let session = state.store.session(hold.session_id).await?;
+    let session = state.places.session_detail(state.store.as_ref(), hold.session_id).await?;
     let signer = state.signer(hold.event_id).await?;
     let mut rng = rand::thread_rng();
     let mut tickets = Vec::new();

@@ -4,8 +4,9 @@
 //! database. Only found rows are cached; an unknown id is looked up (and is a 404) each time.
 
 use admit_domain::{EventId, GateId, OrganiserId, SessionId, VenueId};
-use admit_store::{Store, StoreResult};
+use admit_store::{Grade, Session, Store, StoreResult};
 use quick_cache::sync::Cache;
+use std::sync::Arc;
 
 /// Who owns a gate or an event, and at which venue it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,13 +24,22 @@ pub struct SessionPlace {
 
 pub struct Places {
     gates: Cache<GateId, Place>,
-    sessions: Cache<SessionId, EventId>,
+    /// Sessions (times included: a reschedule would re-issue tickets anyway).
+    sessions: Cache<SessionId, Session>,
     events: Cache<EventId, Place>,
+    /// An event's grades (codes, seating modes, prices, entry policies): fixed once the event
+    /// is created, read on every hold.
+    grades: Cache<EventId, Arc<Vec<Grade>>>,
 }
 
 impl Default for Places {
     fn default() -> Self {
-        Places { gates: Cache::new(10_000), sessions: Cache::new(100_000), events: Cache::new(10_000) }
+        Places {
+            gates: Cache::new(10_000),
+            sessions: Cache::new(100_000),
+            events: Cache::new(10_000),
+            grades: Cache::new(10_000),
+        }
     }
 }
 
@@ -52,9 +62,16 @@ impl Places {
             .await
     }
 
+    pub async fn grades(&self, store: &dyn Store, id: EventId) -> StoreResult<Arc<Vec<Grade>>> {
+        self.grades.get_or_insert_async(&id, async { store.event(id).await.map(|d| Arc::new(d.grades)) }).await
+    }
+
     pub async fn session(&self, store: &dyn Store, id: SessionId) -> StoreResult<SessionPlace> {
-        let event_id =
-            self.sessions.get_or_insert_async(&id, async { store.session(id).await.map(|s| s.event_id) }).await?;
+        let event_id = self.session_detail(store, id).await?.event_id;
         Ok(SessionPlace { event_id, place: self.event(store, event_id).await? })
+    }
+
+    pub async fn session_detail(&self, store: &dyn Store, id: SessionId) -> StoreResult<Session> {
+        self.sessions.get_or_insert_async(&id, async { store.session(id).await }).await
     }
 }
