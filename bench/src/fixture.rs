@@ -9,9 +9,10 @@ use admit_server::ratelimit::LimitSettings;
 use admit_server::service::issue::build_tickets;
 use admit_server::state::now_ms;
 use admit_server::{AppState, Settings, auth};
+use admit_store::postgres::scratch::ScratchDatabase;
 use admit_store::{
     CompleteOrder, EventKeys, HoldRequest, NewEvent, NewGate, NewGrade, NewHold, NewPayment, NewSeat, NewSession,
-    NewVenue, SqliteStore, StaffRole, Store,
+    NewVenue, PgStore, SqliteStore, StaffRole, Store,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,8 @@ pub struct Server {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
+    /// Dropped after the server thread (fields drop in order): the database goes last.
+    _scratch: Option<ScratchDatabase>,
 }
 
 impl Server {
@@ -191,19 +194,51 @@ async fn sell(state: &AppState, session: SessionId, grade: GradeId, count: u32) 
 }
 
 /// Starts the server on 127.0.0.1:0 with `server_threads` runtime workers.
-pub fn start(units: u32, reserved: bool, server_threads: usize) -> anyhow::Result<Server> {
-    boot(Plan { units, reserved, gates: 1, sell_all: false }, server_threads)
+pub fn start(units: u32, reserved: bool, server_threads: usize, backend: Backend) -> anyhow::Result<Server> {
+    boot(Plan { units, reserved, gates: 1, sell_all: false }, server_threads, backend)
 }
 
 /// Starts the server with `tickets` general-admission tickets already sold and `gates` gates
 /// at the venue: what the gate benchmark scans.
-pub fn start_sold(tickets: u32, gates: usize, server_threads: usize) -> anyhow::Result<Server> {
-    boot(Plan { units: tickets, reserved: false, gates, sell_all: true }, server_threads)
+pub fn start_sold(tickets: u32, gates: usize, server_threads: usize, backend: Backend) -> anyhow::Result<Server> {
+    boot(Plan { units: tickets, reserved: false, gates, sell_all: true }, server_threads, backend)
 }
 
-fn boot(plan: Plan, server_threads: usize) -> anyhow::Result<Server> {
+/// Which store the benchmarked server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// A fresh SQLite file in a temporary folder.
+    Sqlite,
+    /// A fresh scratch database on the PostgreSQL of `ADMIT_TEST_POSTGRES`
+    /// (default postgres://postgres@127.0.0.1:5432/test), dropped afterwards.
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Peak resident memory of this process (server and load generator together), in MiB.
+pub fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+fn boot(plan: Plan, server_threads: usize, backend: Backend) -> anyhow::Result<Server> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().to_owned();
+    let scratch = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(ScratchDatabase::create()?),
+    };
+    let pg_url = scratch.as_ref().map(|s| s.url().to_owned());
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
@@ -214,13 +249,16 @@ fn boot(plan: Plan, server_threads: usize) -> anyhow::Result<Server> {
         };
         rt.block_on(async move {
             let boot = async {
-                let store = SqliteStore::open(&path.join("admit.db")).await?;
-                let mut seeded = seed(&store, &plan).await?;
+                let store: Arc<dyn Store> = match &pg_url {
+                    Some(url) => Arc::new(PgStore::connect_with(url, 32).await?),
+                    None => Arc::new(SqliteStore::open(&path.join("admit.db")).await?),
+                };
+                let mut seeded = seed(store.as_ref(), &plan).await?;
                 let sim = CardSimulator::open(&path.join("sim.db"), Duration::from_secs(1)).await?;
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                 let addr = listener.local_addr()?;
                 let settings = Settings { limits: LimitSettings::off(), ..Settings::default() };
-                let state = AppState::new(Arc::new(store), Arc::new(sim), settings);
+                let state = AppState::new(store, Arc::new(sim), settings);
                 if plan.sell_all {
                     let (session, grade) = (SessionId(seeded.session_id), GradeId(seeded.grade_id));
                     seeded.credentials = sell(&state, session, grade, plan.units).await?;
@@ -250,5 +288,6 @@ fn boot(plan: Plan, server_threads: usize) -> anyhow::Result<Server> {
         shutdown: Some(shutdown_tx),
         thread: Some(thread),
         _dir: dir,
+        _scratch: scratch,
     })
 }

@@ -26,6 +26,9 @@ pub struct Args {
     /// Worker threads for the server's runtime (the load generator gets its own).
     #[arg(long, default_value_t = 2)]
     pub server_threads: usize,
+    /// The store behind the server.
+    #[arg(long, value_enum, default_value_t = fixture::Backend::Sqlite)]
+    pub backend: fixture::Backend,
 }
 
 /// What the server must answer for one scan.
@@ -181,7 +184,7 @@ fn check(scans: &[Scan], answers: &[Answer], tickets: usize) -> Tally {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let server = fixture::start_sold(args.tickets, args.gates, args.server_threads)?;
+    let server = fixture::start_sold(args.tickets, args.gates, args.server_threads, args.backend)?;
     let scans = Arc::new(scan_list(&server)?);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let cpu_before = process_cpu();
@@ -215,7 +218,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "{}",
         json!({
             "bench": "gate",
-            "backend": "sqlite",
+            "backend": args.backend.name(),
+            "peak_rss_mib": fixture::peak_rss_mib(),
             "tickets": server.credentials.len(),
             "gates": args.gates,
             "scans": answers.len(),

@@ -19,6 +19,9 @@ pub struct Args {
     /// Worker threads for the server's runtime (the load generator gets its own).
     #[arg(long, default_value_t = 2)]
     pub server_threads: usize,
+    /// The store behind the server.
+    #[arg(long, value_enum, default_value_t = fixture::Backend::Sqlite)]
+    pub backend: fixture::Backend,
 }
 
 #[derive(Default)]
@@ -70,7 +73,7 @@ async fn buyer(client: reqwest::Client, base: String, session: i64, grade: i64) 
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let server = fixture::start(args.seats, !args.ga, args.server_threads)?;
+    let server = fixture::start(args.seats, !args.ga, args.server_threads, args.backend)?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let (elapsed, results) = rt.block_on(async {
         let client =
@@ -99,7 +102,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "{}",
         json!({
             "bench": "onsale",
-            "backend": "sqlite",
+            "backend": args.backend.name(),
+            "peak_rss_mib": fixture::peak_rss_mib(),
             "mode": if args.ga { "general_admission" } else { "reserved_best_available" },
             "buyers": args.buyers,
             "seats": args.seats,
