@@ -52,7 +52,9 @@ impl CardSimulator {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL, like Admit's own store: a charge the simulated provider acknowledged survives
+            // power loss too (with group commit the extra fsync is shared by a whole batch).
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10));
         let mut conn = SqliteConnection::connect_with(&options).await?;
         sqlx::query(
