@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use support::crowd::{Crowd, spawn_buyers};
+use support::demo::festival_session;
 use support::deployment::Deployment;
 use support::http::{Acked, approving_card, client, get_ok, hold, post};
 use support::invariants::check_invariants;
@@ -29,11 +30,6 @@ const MIN_LOAD: Duration = Duration::from_millis(1_500);
 const MIN_ORDERS_BEFORE_CRASH: usize = 20;
 const MIN_PAYMENTS_IN_FLIGHT: usize = 10;
 const MIN_PENDING_ATTEMPTS: i64 = 2;
-
-/// The demo festival's session (general admission, grades 4–6).
-async fn festival_session(deployment: &Deployment) -> i64 {
-    deployment.admit_db().await.scalar("SELECT session_id FROM inventory WHERE grade_id = 4", &[]).await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_server_mid_on_sale_loses_no_paid_order() {

@@ -4,6 +4,7 @@
 
 use super::http::{Acked, approving_card, post, problem_slug};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,6 +24,8 @@ pub struct Crowd {
     pub paying: AtomicUsize,
     /// Every order a buyer received a 201 for.
     acked: Mutex<Vec<Acked>>,
+    /// Orders confirmed per node (base URL) that took the payment.
+    paid_on: Mutex<BTreeMap<String, usize>>,
     unexpected: Mutex<Vec<String>>,
     unexpected_total: AtomicUsize,
 }
@@ -41,6 +44,11 @@ impl Crowd {
     /// Every order a buyer was shown so far.
     pub fn acked(&self) -> Vec<Acked> {
         self.acked.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// How many orders each node confirmed.
+    pub fn orders_by_node(&self) -> BTreeMap<String, usize> {
+        self.paid_on.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The unexpected answers: the first few, and how many there were in all.
@@ -103,6 +111,7 @@ async fn buyer(
         match paid {
             Ok((201, order)) => {
                 crowd.acked.lock().unwrap_or_else(|p| p.into_inner()).push(Acked::from_order(&order));
+                *crowd.paid_on.lock().unwrap_or_else(|p| p.into_inner()).entry(pay_node.clone()).or_default() += 1;
                 crowd.orders.fetch_add(1, Relaxed);
             }
             // The gateway did not answer in time: the reconciler refunds any charge later.

@@ -73,6 +73,16 @@ impl Deployment {
         self.node("a", Mode::Serve, env)
     }
 
+    /// Nodes `a`, `b`, `c`, …: the first seeds the demo (once), the others start after it and
+    /// serve the same data.
+    pub fn cluster(&self, names: &[&str], env: &[(&str, &str)]) -> Vec<Server> {
+        let mut nodes = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            nodes.push(self.node(name, if i == 0 { Mode::Demo } else { Mode::Serve }, env));
+        }
+        nodes
+    }
+
     /// A node with `env` on top of the test settings. On PostgreSQL each node has a data
     /// folder of its own (nodes are stateless: they share only the database and the ledger);
     /// on SQLite the data folder holds `admit.db`, so every start uses the same one.
