@@ -26,7 +26,7 @@ use support::settle::{crash_state, wait_until_settled};
 /// Concurrent buyers during the on sale.
 const BUYERS: usize = 200;
 /// Load runs at least this long before the crash...
-const MIN_LOAD: Duration = Duration::from_millis(1_500);
+const MIN_LOAD: Duration = Duration::from_millis(200);
 /// ...and until this many orders were confirmed while this many payments are still in flight.
 const MIN_ORDERS_BEFORE_CRASH: usize = 20;
 const MIN_PAYMENTS_IN_FLIGHT: usize = 10;
