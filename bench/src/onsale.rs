@@ -96,6 +96,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ok.extend(r.ok);
         sold_out.extend(r.sold_out);
     }
+    // Peak memory of the sale itself (server + load generator), before the check below loads
+    // every ticket of the manifest into this process.
+    let sale_peak_rss = fixture::peak_rss_mib();
     let (sold, distinct) = rt.block_on(verify(&server))?;
     let exactly = sold == args.seats as usize && distinct == sold && orders == sold;
     println!(
@@ -104,6 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "bench": "onsale",
             "backend": args.backend.name(),
             "peak_rss_mib": fixture::peak_rss_mib(),
+            "sale_peak_rss_mib": sale_peak_rss,
             "mode": if args.ga { "general_admission" } else { "reserved_best_available" },
             "buyers": args.buyers,
             "seats": args.seats,

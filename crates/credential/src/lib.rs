@@ -13,6 +13,7 @@
 
 mod credential;
 mod crockford;
+pub mod fuzzing;
 mod holder;
 mod inspection;
 pub mod payload;
