@@ -23,6 +23,9 @@ use sqlx::{PgConnection, Row};
 /// Shard rows per (session, grade).
 pub const SHARDS: i32 = 32;
 
+/// How many fresh looks a claim takes at a busy grade's shards before it locks them all.
+const LOOKS: usize = 8;
+
 /// Units a hold took: (grade, shard, quantity).
 pub type Claim = (GradeId, i32, i64);
 
@@ -65,12 +68,15 @@ pub async fn take(conn: &mut PgConnection, session: SessionId, grade: GradeId, n
     if let Some(shard) = idle {
         return Ok(vec![(grade, shard, n)]);
     }
-    // Every shard with room is being written: one committed view of all of them decides.
-    let free = free_by_shard(conn, session, grade, false).await?;
-    if free.iter().map(|(_, f)| f).sum::<i64>() < n {
-        return Err(StoreError::SoldOut);
-    }
-    if let Some((shard, _)) = rotated(&free, start).find(|(_, f)| *f >= n) {
+    // Every shard with room is being written. A fresh committed view of all of them decides:
+    // too few units left is a sell-out; else wait for a shard that shows room and take from
+    // it if it still has room once its writer committed, or look again.
+    for _ in 0..LOOKS {
+        let free = free_by_shard(conn, session, grade, false).await?;
+        if free.iter().map(|(_, f)| f).sum::<i64>() < n {
+            return Err(StoreError::SoldOut);
+        }
+        let Some((shard, _)) = rotated(&free, start).find(|(_, f)| *f >= n) else { break };
         let claimed = sqlx::query(
             "UPDATE inventory_shards SET taken = taken + $1
              WHERE session_id = $2 AND grade_id = $3 AND shard = $4 AND total - taken >= $1",
