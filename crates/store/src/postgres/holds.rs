@@ -1,9 +1,10 @@
 //! Holds: claiming seats or units all-or-nothing, loading, cancelling and expiring them, with
 //! several nodes writing at once.
 //!
-//! Locking: seats are claimed with guarded updates (`state = 'free'`) and no grade-wide lock;
-//! a best-available pick that loses a seat to another buyer gives back what it got and picks
-//! again from a fresh read. Counters come after the seats, from the grade's shard rows
+//! Locking: seats are claimed with guarded updates (`state = 'free'`) and no grade-wide row
+//! lock; best-available pickers of a grade take turns on an advisory lock (taken first, by
+//! them only), and a pick that still loses a seat to an explicit-seat buyer gives back what it
+//! got and picks again from a fresh read. Counters come after the seats, from the grade's shard rows
 //! (`shards.rs`), grades in ascending id order. Paths that start from a hold lock the hold row
 //! first (`FOR UPDATE`), then seats, then shards: one global order, so no lock cycles.
 
@@ -113,6 +114,15 @@ async fn claim_best(
     quantity: usize,
     adjacent: bool,
 ) -> StoreResult<Vec<SeatId>> {
+    // Pickers of one grade all want the same best seats: they take turns (a transaction-scoped
+    // advisory lock, taken before any row lock and by nothing else) instead of all queueing on
+    // one seat row and picking again. Other writers never wait for it; the guarded update below
+    // still decides against them.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('admit best-available ' || $1 || '/' || $2, 0))")
+        .bind(h.session_id.0)
+        .bind(grade.0)
+        .execute(&mut *conn)
+        .await?;
     for _ in 0..REPICKS {
         let seats = sqlx::query(
             "SELECT id, row_rank, row_label, number, state FROM seats WHERE session_id = $1 AND grade_id = $2",
