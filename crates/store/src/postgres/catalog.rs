@@ -3,6 +3,7 @@
 //! Seats are inserted in one `UNNEST` statement per session: an event of thousands of seats
 //! is a handful of round trips, not thousands.
 
+use super::shards;
 use crate::decode::{self, EVENT_COLUMNS};
 use crate::model::*;
 use crate::rows::{is_unique_violation, key32, u32_at};
@@ -183,14 +184,7 @@ pub async fn create_event(conn: &mut PgConnection, e: &NewEvent) -> StoreResult<
                 SeatingMode::GeneralAdmission => g.quota,
             }));
         }
-        sqlx::query(
-            "INSERT INTO inventory (session_id, grade_id, total) SELECT $1, * FROM UNNEST($2::BIGINT[], $3::BIGINT[])",
-        )
-        .bind(sid)
-        .bind(&grade_ids)
-        .bind(&totals)
-        .execute(&mut *conn)
-        .await?;
+        shards::insert(conn, sid, &grade_ids, &totals).await?;
         insert_seats(conn, sid, &e.seats, &seat_grades).await?;
     }
     Ok(EventId(event_id))

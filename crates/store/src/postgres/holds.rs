@@ -1,14 +1,15 @@
 //! Holds: claiming seats or units all-or-nothing, loading, cancelling and expiring them, with
 //! several nodes writing at once.
 //!
-//! Locking: every transaction that changes seats or counters of a (session, grade) first takes
-//! that grade's `inventory` row (a guarded `UPDATE`), grades in ascending id order, and only
-//! then touches its seats. The inventory row is thus the grade's mutex: a seat read after it
-//! is current, seats never deadlock, and a refusal ("sold out") is decided by one indexed
-//! `UPDATE` that touches nothing. Paths that start from a hold lock the hold row first
-//! (`FOR UPDATE`), then inventory, then seats: one global order, so no lock cycles.
+//! Locking: seats are claimed with guarded updates (`state = 'free'`) and no grade-wide row
+//! lock; best-available pickers of a grade take turns on an advisory lock (taken first, by
+//! them only), and a pick that still loses a seat to an explicit-seat buyer gives back what it
+//! got and picks again from a fresh read. Counters come after the seats, from the grade's shard rows
+//! (`shards.rs`), grades in ascending id order. Paths that start from a hold lock the hold row
+//! first (`FOR UPDATE`), then seats, then shards: one global order, so no lock cycles.
 
 use super::retry::contended;
+use super::shards::{self, Claim};
 use crate::decode::{self, HOLD_LINES};
 use crate::model::*;
 use crate::rows::{i64_at, is_unique_violation, parsed, str_at};
@@ -33,26 +34,12 @@ pub async fn create(conn: &mut PgConnection, h: &NewHold) -> StoreResult<()> {
         HoldRequest::BestAvailable { grade, quantity, require_adjacent } => {
             check_quantity(*quantity)?;
             let price = grade_for(conn, h.session_id, *grade, SeatingMode::Reserved).await?;
-            take_from_quota(conn, h.session_id, *grade, *quantity).await?;
-            // The grade is locked now: this read is current, and no other node can change it.
-            let seats = sqlx::query(
-                "SELECT id, row_rank, row_label, number, state FROM seats WHERE session_id = $1 AND grade_id = $2",
-            )
-            .bind(h.session_id.0)
-            .bind(grade.0)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(decode::seat_pos)
-            .collect::<StoreResult<Vec<_>>>()?;
-            let picked = best_available(&seats, *quantity as usize, *require_adjacent).ok_or(StoreError::SoldOut)?;
-            mark_held(conn, h, &picked.seats).await?;
-            picked.seats.iter().map(|s| (*grade, Some(*s), 1, price)).collect()
+            let picked = claim_best(conn, h, *grade, *quantity as usize, *require_adjacent).await?;
+            picked.iter().map(|s| (*grade, Some(*s), 1, price)).collect()
         }
         HoldRequest::Units { grade, quantity } => {
             check_quantity(*quantity)?;
             let price = grade_for(conn, h.session_id, *grade, SeatingMode::GeneralAdmission).await?;
-            take_from_quota(conn, h.session_id, *grade, *quantity).await?;
             vec![(*grade, None, *quantity, price)]
         }
     };
@@ -87,7 +74,17 @@ pub async fn create(conn: &mut PgConnection, h: &NewHold) -> StoreResult<()> {
     .bind(lines.iter().map(|l| l.3).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    // The counters last, so a shard row is locked for as short a time as possible before the
+    // commit; grades in ascending order (a BTreeMap): the lock order of all writers.
+    let mut per_grade: BTreeMap<GradeId, u32> = BTreeMap::new();
+    for (grade, _, quantity, _) in &lines {
+        *per_grade.entry(*grade).or_default() += quantity;
+    }
+    let mut claims: Vec<Claim> = Vec::new();
+    for (grade, n) in per_grade {
+        claims.extend(shards::take(conn, h.session_id, grade, n).await?);
+    }
+    shards::record(conn, &h.id, &claims).await
 }
 
 /// The grade's price, if it is offered in this session with this seating mode.
@@ -103,42 +100,70 @@ async fn grade_for(conn: &mut PgConnection, session: SessionId, grade: GradeId, 
     grade_price(row, session, grade, mode)
 }
 
-/// Counts `n` more held in the grade's quota if that many are left, locking the grade's
-/// inventory row until commit; `SoldOut` otherwise.
-async fn take_from_quota(conn: &mut PgConnection, session: SessionId, grade: GradeId, n: u32) -> StoreResult<()> {
-    let claimed = sqlx::query(
-        "UPDATE inventory SET held = held + $1 WHERE session_id = $2 AND grade_id = $3 AND total - held - sold >= $1",
-    )
-    .bind(i64::from(n))
-    .bind(session.0)
-    .bind(grade.0)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if claimed != 1 {
-        return Err(StoreError::SoldOut);
+/// How many times a best-available pick that lost a seat picks again inside its transaction
+/// before the whole transaction runs again.
+const REPICKS: usize = 8;
+
+/// Picks the grade's best free seats and marks them held by the hold. When another buyer
+/// claimed one of them first (the guarded update waited for its commit, then found the seat
+/// taken), the seats this attempt did get are given back and it picks again from a fresh read.
+async fn claim_best(
+    conn: &mut PgConnection,
+    h: &NewHold,
+    grade: GradeId,
+    quantity: usize,
+    adjacent: bool,
+) -> StoreResult<Vec<SeatId>> {
+    // Pickers of one grade all want the same best seats: they take turns (a transaction-scoped
+    // advisory lock, taken before any row lock and by nothing else) instead of all queueing on
+    // one seat row and picking again. Other writers never wait for it; the guarded update below
+    // still decides against them.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('admit best-available ' || $1 || '/' || $2, 0))")
+        .bind(h.session_id.0)
+        .bind(grade.0)
+        .execute(&mut *conn)
+        .await?;
+    for _ in 0..REPICKS {
+        let seats = sqlx::query(
+            "SELECT id, row_rank, row_label, number, state FROM seats WHERE session_id = $1 AND grade_id = $2",
+        )
+        .bind(h.session_id.0)
+        .bind(grade.0)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(decode::seat_pos)
+        .collect::<StoreResult<Vec<_>>>()?;
+        let picked = best_available(&seats, quantity, adjacent).ok_or(StoreError::SoldOut)?;
+        let ids: Vec<i64> = picked.seats.iter().map(|s| s.0).collect();
+        if mark_held(conn, h, &ids).await? == ids.len() as u64 {
+            return Ok(picked.seats);
+        }
+        sqlx::query(
+            "UPDATE seats SET state = 'free', hold_id = NULL
+             WHERE id = ANY($1) AND session_id = $2 AND hold_id = $3 AND state = 'held'",
+        )
+        .bind(&ids)
+        .bind(h.session_id.0)
+        .bind(&h.id)
+        .execute(&mut *conn)
+        .await?;
     }
-    Ok(())
+    Err(contended())
 }
 
-/// Marks exactly these seats held by the hold. A short count means a seat changed after the
-/// caller read it as free; with the grade locked that cannot happen, but if it ever does the
-/// transaction is rolled back and run again rather than holding fewer seats.
-async fn mark_held(conn: &mut PgConnection, h: &NewHold, seats: &[SeatId]) -> StoreResult<()> {
-    let ids: Vec<i64> = seats.iter().map(|s| s.0).collect();
+/// Marks those of the seats that are still free held by the hold; how many it marked.
+async fn mark_held(conn: &mut PgConnection, h: &NewHold, ids: &[i64]) -> StoreResult<u64> {
     let held = sqlx::query(
         "UPDATE seats SET state = 'held', hold_id = $1 WHERE id = ANY($2) AND session_id = $3 AND state = 'free'",
     )
     .bind(&h.id)
-    .bind(&ids)
+    .bind(ids)
     .bind(h.session_id.0)
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    if held != ids.len() as u64 {
-        return Err(contended());
-    }
-    Ok(())
+    Ok(held)
 }
 
 /// Holds exactly the listed seats: `Invalid` for a seat outside the session, `SoldOut` for a
@@ -158,32 +183,15 @@ async fn claim_seats(conn: &mut PgConnection, h: &NewHold, ids: &[SeatId]) -> St
     .map(|r| Ok((i64_at(r, "id")?, (i64_at(r, "grade_id")?, str_at(r, "state")?, i64_at(r, "price_minor")?))))
     .collect::<StoreResult<_>>()?;
     let mut lines = Vec::with_capacity(ids.len());
-    let mut per_grade: BTreeMap<GradeId, u32> = BTreeMap::new();
     for seat in ids {
         match found.get(&seat.0) {
             None => return Err(StoreError::Invalid(format!("seat {seat} is not part of session {}", h.session_id))),
             Some((_, state, _)) if state != "free" => return Err(StoreError::SoldOut),
-            Some((grade, _, price)) => {
-                *per_grade.entry(GradeId(*grade)).or_default() += 1;
-                lines.push((GradeId(*grade), Some(*seat), 1, *price));
-            }
+            Some((grade, _, price)) => lines.push((GradeId(*grade), Some(*seat), 1, *price)),
         }
     }
-    // Grades in ascending order (a BTreeMap), then the seats: the one lock order of all writers.
-    for (grade, n) in per_grade {
-        take_from_quota(conn, h.session_id, grade, n).await?;
-    }
-    let held = sqlx::query(
-        "UPDATE seats SET state = 'held', hold_id = $1 WHERE id = ANY($2) AND session_id = $3 AND state = 'free'",
-    )
-    .bind(&h.id)
-    .bind(&raw)
-    .bind(h.session_id.0)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if held != ids.len() as u64 {
-        // Taken between the read above and the grade lock: an explicit seat is sold out.
+    if mark_held(conn, h, &raw).await? != ids.len() as u64 {
+        // Taken by another buyer after the read above: an explicit seat is sold out.
         return Err(StoreError::SoldOut);
     }
     Ok(lines)
@@ -206,25 +214,9 @@ pub async fn load(conn: &mut PgConnection, id: &str) -> StoreResult<Hold> {
 }
 
 /// Returns the seats and units of active holds (already locked by the caller) to sale and
-/// marks each hold with its end state. Inventory first, grades ascending, then seats.
+/// marks each hold with its end state. Seats first, then the shards the holds took.
 async fn release(conn: &mut PgConnection, holds: &[(String, HoldState)]) -> StoreResult<()> {
     let ids: Vec<&str> = holds.iter().map(|(id, _)| id.as_str()).collect();
-    let returned = sqlx::query(
-        "SELECT h.session_id, l.grade_id, SUM(l.quantity)::BIGINT AS quantity
-         FROM hold_lines l JOIN holds h ON h.id = l.hold_id WHERE l.hold_id = ANY($1)
-         GROUP BY h.session_id, l.grade_id ORDER BY l.grade_id, h.session_id",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in &returned {
-        sqlx::query("UPDATE inventory SET held = held - $1 WHERE session_id = $2 AND grade_id = $3")
-            .bind(i64_at(r, "quantity")?)
-            .bind(i64_at(r, "session_id")?)
-            .bind(i64_at(r, "grade_id")?)
-            .execute(&mut *conn)
-            .await?;
-    }
     sqlx::query(
         "UPDATE seats SET state = 'free', hold_id = NULL
          WHERE id IN (SELECT seat_id FROM hold_lines WHERE hold_id = ANY($1)) AND hold_id = ANY($1) AND state = 'held'",
@@ -232,6 +224,7 @@ async fn release(conn: &mut PgConnection, holds: &[(String, HoldState)]) -> Stor
     .bind(&ids)
     .execute(&mut *conn)
     .await?;
+    shards::release(conn, &ids).await?;
     let states: Vec<&str> = holds.iter().map(|(_, to)| to.as_str()).collect();
     sqlx::query(
         "UPDATE holds SET state = t.state FROM UNNEST($1::TEXT[], $2::TEXT[]) AS t (id, state)

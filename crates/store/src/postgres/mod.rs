@@ -2,9 +2,9 @@
 //!
 //! Isolation is READ COMMITTED; correctness comes from guarded conditional updates (a seat
 //! is claimed only `WHERE state = 'free'`, units only `WHERE total - held - sold >= n`) and
-//! row locks taken in one global order: hold → payment → inventory (grades ascending) →
-//! seats. Every write transaction runs again, transparently, on a serialization failure or a
-//! deadlock (`retry.rs`). With `synchronous_commit = on` (PostgreSQL's default) a commit the
+//! row locks taken in one global order: hold → payment → seats → inventory shards (grades
+//! ascending; `shards.rs`). Every write transaction runs again, transparently, on a
+//! serialization failure or a deadlock (`retry.rs`). With `synchronous_commit = on` (PostgreSQL's default) a commit the
 //! server acknowledged is in the WAL on disk and survives a crash of PostgreSQL or the machine.
 
 mod catalog;
@@ -14,6 +14,7 @@ mod idempotency;
 mod orders;
 pub(crate) mod retry;
 pub mod scratch;
+mod shards;
 mod waiting_room;
 
 use crate::model::*;

@@ -3,6 +3,7 @@
 //! Every path that decides on a hold locks its row first (`FOR UPDATE`), then the payment's,
 //! so a payment, a cancel and an expiry of one hold on different nodes run one after another.
 
+use super::shards;
 use crate::decode::{self, TICKET_SELECT};
 use crate::model::*;
 use crate::rows::{i64_at, is_unique_violation, money_at, parsed, str_at};
@@ -139,19 +140,6 @@ pub async fn complete(conn: &mut PgConnection, o: &CompleteOrder) -> StoreResult
     .execute(&mut *conn)
     .await?;
     sqlx::query("UPDATE holds SET state = 'converted' WHERE id = $1").bind(&o.hold_id).execute(&mut *conn).await?;
-    // Counters before seats, grades ascending: the lock order of every writer (see holds.rs).
-    let mut per_grade: BTreeMap<i64, i64> = BTreeMap::new();
-    for l in &lines {
-        *per_grade.entry(i64_at(l, "grade_id")?).or_default() += i64_at(l, "quantity")?;
-    }
-    for (grade, n) in per_grade {
-        sqlx::query("UPDATE inventory SET held = held - $1, sold = sold + $1 WHERE session_id = $2 AND grade_id = $3")
-            .bind(n)
-            .bind(session)
-            .bind(grade)
-            .execute(&mut *conn)
-            .await?;
-    }
     let sold = sqlx::query(
         "UPDATE seats SET state = 'sold'
          WHERE id IN (SELECT seat_id FROM hold_lines WHERE hold_id = $1) AND hold_id = $1 AND state = 'held'",
@@ -163,7 +151,16 @@ pub async fn complete(conn: &mut PgConnection, o: &CompleteOrder) -> StoreResult
     if sold != seat_lines {
         return Err(StoreError::Other(format!("hold {} had {seat_lines} seats, {sold} were held", o.hold_id).into()));
     }
+    // Counters last, grades ascending: the lock order of every writer, and the shortest time
+    // holding a shard row (see shards.rs).
+    let mut per_grade: BTreeMap<i64, i64> = BTreeMap::new();
+    for l in &lines {
+        *per_grade.entry(i64_at(l, "grade_id")?).or_default() += i64_at(l, "quantity")?;
+    }
     insert_tickets(conn, o, session).await?;
+    for (grade, n) in per_grade {
+        shards::sell(conn, session, grade, n).await?;
+    }
     Ok(o.order_id.clone())
 }
 

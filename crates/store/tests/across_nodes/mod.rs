@@ -15,6 +15,8 @@ use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::Barrier;
 
+mod scattered_units;
+
 const TASKS_PER_NODE: usize = 50;
 
 /// Two nodes on one fresh database.
