@@ -22,6 +22,8 @@ pub enum DeclineReason {
     StolenCard,
     ExpiredCard,
     CardDeclined,
+    /// The merchant voided this attempt (it gave up waiting) before the charge arrived.
+    Voided,
 }
 
 impl DeclineReason {
@@ -31,6 +33,7 @@ impl DeclineReason {
             DeclineReason::StolenCard => "stolen_card",
             DeclineReason::ExpiredCard => "expired_card",
             DeclineReason::CardDeclined => "card_declined",
+            DeclineReason::Voided => "voided",
         }
     }
 
@@ -40,6 +43,7 @@ impl DeclineReason {
             DeclineReason::StolenCard,
             DeclineReason::ExpiredCard,
             DeclineReason::CardDeclined,
+            DeclineReason::Voided,
         ]
         .into_iter()
         .find(|d| d.code() == code)
@@ -78,9 +82,14 @@ pub trait PaymentGateway: Send + Sync + 'static {
         method: &PaymentMethod,
     ) -> Result<ChargeOutcome, GatewayError>;
 
-    /// What the gateway recorded for `reference`, or `None` if it never charged it. Used on
-    /// restart to settle attempts a crash left pending.
+    /// What the gateway recorded for `reference`, or `None` if it has not charged it (yet: a
+    /// charge request may still be on its way).
     async fn lookup(&self, reference: &str) -> Result<Option<ChargeOutcome>, GatewayError>;
+
+    /// Closes `reference` for good: what it already was, or `None` when it was never charged and
+    /// now never will be (a charge request still on its way is declined `voided`). This, not
+    /// `lookup`, is what settles an attempt left open: "not charged yet" is not an answer.
+    async fn void(&self, reference: &str) -> Result<Option<ChargeOutcome>, GatewayError>;
 
     /// Return a captured charge in full. Idempotent.
     async fn refund(&self, reference: &str) -> Result<(), GatewayError>;

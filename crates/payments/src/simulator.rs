@@ -91,6 +91,9 @@ impl CardSimulator {
 
     fn outcome_of(row: &sqlx::sqlite::SqliteRow) -> Result<ChargeOutcome, GatewayError> {
         let outcome: String = row.get("outcome");
+        if outcome == VOIDED {
+            return Ok(ChargeOutcome::Declined(DeclineReason::Voided));
+        }
         if outcome == "approved" {
             return Ok(ChargeOutcome::Approved {
                 authorization: row.get::<Option<String>, _>("authorization").unwrap_or_default(),
@@ -100,6 +103,14 @@ impl CardSimulator {
             .map(ChargeOutcome::Declined)
             .ok_or_else(|| GatewayError::Unavailable(format!("corrupt simulator ledger outcome '{outcome}'")))
     }
+}
+
+/// The ledger's tombstone for a reference voided before any charge arrived.
+const VOIDED: &str = "voided";
+
+/// `None` for a tombstone: never charged.
+fn charged(outcome: ChargeOutcome) -> Option<ChargeOutcome> {
+    (outcome != ChargeOutcome::Declined(DeclineReason::Voided)).then_some(outcome)
 }
 
 fn unavailable(e: sqlx::Error) -> GatewayError {
@@ -168,7 +179,36 @@ impl PaymentGateway for CardSimulator {
             .fetch_optional(&self.reader)
             .await
             .map_err(unavailable)?;
-        row.as_ref().map(Self::outcome_of).transpose()
+        Ok(row.as_ref().map(Self::outcome_of).transpose()?.and_then(charged))
+    }
+
+    async fn void(&self, reference: &str) -> Result<Option<ChargeOutcome>, GatewayError> {
+        let reference = reference.to_owned();
+        let outcome = self
+            .writer
+            .run(move |c| {
+                Box::pin(async move {
+                    // One writer: this and any charge of the same reference are ordered, so a
+                    // charge either landed before (and is returned) or finds the tombstone.
+                    sqlx::query(
+                        "INSERT INTO sim_charges (reference, amount_minor, currency, last4, outcome)
+                         VALUES (?, 0, '', '', ?) ON CONFLICT (reference) DO NOTHING",
+                    )
+                    .bind(&reference)
+                    .bind(VOIDED)
+                    .execute(&mut *c)
+                    .await
+                    .map_err(unavailable)?;
+                    let row = sqlx::query("SELECT outcome, authorization FROM sim_charges WHERE reference = ?")
+                        .bind(&reference)
+                        .fetch_one(&mut *c)
+                        .await
+                        .map_err(unavailable)?;
+                    Self::outcome_of(&row)
+                })
+            })
+            .await?;
+        Ok(charged(outcome))
     }
 
     async fn refund(&self, reference: &str) -> Result<(), GatewayError> {
@@ -238,6 +278,27 @@ mod tests {
         let first = s.charge("r1", won(5), &card("4242424242424242")).await.unwrap();
         let again = s.charge("r1", won(5), &card("4000000000009995")).await.unwrap();
         assert_eq!(first, again);
+    }
+
+    #[tokio::test]
+    async fn a_charge_arriving_after_its_reference_was_voided_takes_no_money() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = sim(&dir).await;
+        assert_eq!(s.void("late").await.unwrap(), None, "never charged, and now never will be");
+        let late = s.charge("late", won(5), &card("4242424242424242")).await.unwrap();
+        assert_eq!(late, ChargeOutcome::Declined(DeclineReason::Voided));
+        assert_eq!(s.lookup("late").await.unwrap(), None);
+        assert_eq!(s.void("late").await.unwrap(), None, "voiding again changes nothing");
+    }
+
+    #[tokio::test]
+    async fn voiding_a_charged_reference_returns_the_charge_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = sim(&dir).await;
+        let charged = s.charge("paid", won(5), &card("4242424242424242")).await.unwrap();
+        assert_eq!(s.void("paid").await.unwrap(), Some(charged.clone()));
+        assert_eq!(s.lookup("paid").await.unwrap(), Some(charged));
+        assert!(!s.was_refunded("paid").await.unwrap());
     }
 
     #[tokio::test]

@@ -149,7 +149,9 @@ pub async fn reconcile(state: &AppState) -> Result<usize, ApiError> {
     let before = now_ms() - state.settings.payment_timeout.as_millis() as i64;
     let mut settled = 0;
     for p in state.store.payments_in_state(PaymentState::Pending, before).await? {
-        let outcome = state.gateway.lookup(&p.id).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+        // Void, not look up: on another node (or in the gateway's queue) the charge may still be
+        // on its way; after the void it can no longer land unseen.
+        let outcome = state.gateway.void(&p.id).await.map_err(|e| ApiError::Internal(e.to_string()))?;
         match outcome {
             Some(ChargeOutcome::Approved { authorization }) => {
                 let hold = state.store.hold(&p.hold_id).await?;
@@ -169,7 +171,7 @@ pub async fn reconcile(state: &AppState) -> Result<usize, ApiError> {
         settled += 1;
     }
     for p in state.store.payments_in_state(PaymentState::TimedOut, before).await? {
-        let outcome = state.gateway.lookup(&p.id).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+        let outcome = state.gateway.void(&p.id).await.map_err(|e| ApiError::Internal(e.to_string()))?;
         match outcome {
             Some(ChargeOutcome::Approved { .. }) => {
                 refund(state, &p.id, "charged after the buyer was told it timed out").await?
