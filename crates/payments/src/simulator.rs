@@ -89,6 +89,16 @@ impl CardSimulator {
         }
     }
 
+    /// What the ledger holds for `reference` (inside a write, after recording it).
+    async fn recorded(c: &mut SqliteConnection, reference: &str) -> Result<ChargeOutcome, GatewayError> {
+        let row = sqlx::query("SELECT outcome, authorization FROM sim_charges WHERE reference = ?")
+            .bind(reference)
+            .fetch_one(c)
+            .await
+            .map_err(unavailable)?;
+        Self::outcome_of(&row)
+    }
+
     fn outcome_of(row: &sqlx::sqlite::SqliteRow) -> Result<ChargeOutcome, GatewayError> {
         let outcome: String = row.get("outcome");
         if outcome == VOIDED {
@@ -162,12 +172,7 @@ impl PaymentGateway for CardSimulator {
                     .execute(&mut *c)
                     .await
                     .map_err(unavailable)?;
-                    let row = sqlx::query("SELECT outcome, authorization FROM sim_charges WHERE reference = ?")
-                        .bind(&reference)
-                        .fetch_one(&mut *c)
-                        .await
-                        .map_err(unavailable)?;
-                    Self::outcome_of(&row)
+                    Self::recorded(c, &reference).await
                 })
             })
             .await
@@ -199,12 +204,7 @@ impl PaymentGateway for CardSimulator {
                     .execute(&mut *c)
                     .await
                     .map_err(unavailable)?;
-                    let row = sqlx::query("SELECT outcome, authorization FROM sim_charges WHERE reference = ?")
-                        .bind(&reference)
-                        .fetch_one(&mut *c)
-                        .await
-                        .map_err(unavailable)?;
-                    Self::outcome_of(&row)
+                    Self::recorded(c, &reference).await
                 })
             })
             .await?;

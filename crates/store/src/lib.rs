@@ -10,6 +10,7 @@ mod decode;
 mod error;
 pub mod model;
 pub mod postgres;
+mod queue;
 mod rows;
 mod rules;
 pub mod sqlite;

@@ -6,10 +6,11 @@
 //! opening, or the first moment a buyer is seen admitted).
 
 use crate::model::*;
+use crate::queue::{self, EntryRow};
 use crate::rows::i64_at;
 use crate::{StoreError, StoreResult};
 use admit_domain::EventId;
-use admit_domain::waiting_room::{Admission, Standing};
+use admit_domain::waiting_room::Admission;
 use sqlx::{PgConnection, Row};
 
 pub async fn set(
@@ -105,7 +106,7 @@ async fn save(conn: &mut PgConnection, room: &WaitingRoom) -> StoreResult<()> {
 
 /// At the first touch after opening, early arrivals take places 0..n in lottery order.
 async fn draw_if_due(conn: &mut PgConnection, room: &mut WaitingRoom, now_ms: i64) -> StoreResult<bool> {
-    if room.admission.drawn || now_ms < room.admission.opens_at_ms {
+    if !queue::draw_due(&room.admission, now_ms) {
         return Ok(false);
     }
     let early = sqlx::query(
@@ -168,17 +169,10 @@ pub async fn entry_for_update(
     standing(conn, room, id, now_ms, true).await?.ok_or(StoreError::NotFound("queue entry"))
 }
 
-async fn entry_row(
-    conn: &mut PgConnection,
-    event: EventId,
-    id: &str,
-) -> StoreResult<Option<(i64, Option<i64>, Option<i64>)>> {
-    let row = sqlx::query("SELECT joined_at, seq, admitted_at FROM queue_entries WHERE event_id = $1 AND id = $2")
-        .bind(event.0)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|r| Ok((i64_at(&r, "joined_at")?, r.try_get("seq")?, r.try_get("admitted_at")?))).transpose()
+async fn entry_row(conn: &mut PgConnection, event: EventId, id: &str) -> StoreResult<Option<EntryRow>> {
+    let sql = format!("SELECT {} FROM queue_entries WHERE event_id = $1 AND id = $2", queue::ENTRY_COLUMNS);
+    let row = sqlx::query(&sql).bind(event.0).bind(id).fetch_optional(&mut *conn).await?;
+    row.as_ref().map(EntryRow::decode).transpose()
 }
 
 /// Builds the entry's view. With `may_write` false, returns `None` when the draw or the
@@ -190,26 +184,20 @@ async fn standing(
     now_ms: i64,
     may_write: bool,
 ) -> StoreResult<Option<QueueEntry>> {
-    let (joined_at_ms, seq, mut admitted_at_ms) =
-        entry_row(conn, room.event_id, id).await?.ok_or(StoreError::NotFound("queue entry"))?;
-    let a = room.admission;
-    if !may_write && !a.drawn && now_ms >= a.opens_at_ms {
+    let mut row = entry_row(conn, room.event_id, id).await?.ok_or(StoreError::NotFound("queue entry"))?;
+    let a = &room.admission;
+    let record = queue::newly_admitted(a, &row, now_ms);
+    if !may_write && (queue::draw_due(a, now_ms) || record) {
         return Ok(None);
     }
-    let mut standing = a.standing(seq, now_ms);
-    if admitted_at_ms.is_some() {
-        standing = Standing::Admitted;
-    } else if standing == Standing::Admitted {
-        if !may_write {
-            return Ok(None);
-        }
+    if record {
         sqlx::query("UPDATE queue_entries SET admitted_at = $1 WHERE event_id = $2 AND id = $3")
             .bind(now_ms)
             .bind(room.event_id.0)
             .bind(id)
             .execute(&mut *conn)
             .await?;
-        admitted_at_ms = Some(now_ms);
+        row.admitted_at_ms = Some(now_ms);
     }
     let early_arrivals = if a.drawn {
         0
@@ -219,16 +207,5 @@ async fn standing(
             .fetch_one(&mut *conn)
             .await?
     };
-    Ok(Some(QueueEntry {
-        event_id: room.event_id,
-        id: id.to_owned(),
-        joined_at_ms,
-        seq,
-        admitted_at_ms,
-        standing,
-        early_arrivals,
-        opens_at_ms: a.opens_at_ms,
-        admit_per_minute: a.per_minute,
-        pass_ttl_ms: room.pass_ttl_ms,
-    }))
+    Ok(Some(queue::view(&room, id, row, early_arrivals, now_ms)))
 }
