@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod auth;
+pub mod device_auth;
 pub mod dto;
 pub mod error;
 pub mod extract;

@@ -3,6 +3,8 @@
 
 mod catalogue;
 mod gate;
+mod gate_devices;
+mod gate_uploads;
 mod holds;
 mod orders;
 mod queue;
@@ -27,6 +29,7 @@ use utoipa_axum::routes;
         (name = "orders", description = "Paying, orders and tickets"),
         (name = "waiting room", description = "On-sale queue: places, admission passes, organiser settings"),
         (name = "gate", description = "Manifests and online check-in (staff token)"),
+        (name = "gate terminals", description = "Enrolled gate terminals: sync for offline checks, scan upload, reconciliation"),
     ),
     components(schemas(Problem)),
     modifiers(&StaffToken)
@@ -40,6 +43,10 @@ impl Modify for StaffToken {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "staff_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "device_token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
@@ -63,4 +70,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(queue::get_standing))
         .routes(routes!(gate::manifest))
         .routes(routes!(gate::scan))
+        .routes(routes!(gate_devices::enrol))
+        .routes(routes!(gate_devices::revoke))
+        .routes(routes!(gate_devices::sync))
+        .routes(routes!(gate_uploads::upload))
+        .routes(routes!(gate_uploads::conflicts))
+        .routes(routes!(gate_uploads::entries))
 }
