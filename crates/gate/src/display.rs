@@ -74,56 +74,56 @@ pub struct Screen<'a> {
 /// Clears the screen and draws the last verdict (or a waiting screen), then the status line
 /// and the prompt. A deny rings the bell.
 pub fn draw(out: &mut impl Write, screen: &Screen<'_>, last: Option<(i64, &Verdict, i64)>, typed: &str) -> std::io::Result<()> {
-    queue!(out, Clear(ClearType::All), cursor::MoveTo(0, 0))?;
-    let mut row = 1u16;
-    let mut line = |out: &mut dyn Write, text: String| -> std::io::Result<()> {
-        queue!(out, cursor::MoveTo(2, row), Print(text))?;
-        row += 1;
-        Ok(())
-    };
+    // (background colour, text) per screen row.
+    let mut rows: Vec<(Option<Color>, String)> = Vec::new();
+    let mut bell = false;
     match last {
-        None => line(out, "Ready. Scan a ticket.".bold().to_string())?,
+        None => rows.push((None, "Ready. Scan a ticket.".bold().to_string())),
         Some((seq, v, at)) => {
             let (word, color) = if v.is_admit() { ("ADMIT", Color::Green) } else { ("DENY", Color::Red) };
-            queue!(out, SetForegroundColor(Color::Black), SetBackgroundColor(color))?;
-            for text in block_letters(word) {
-                line(out, format!(" {text} "))?;
-            }
-            queue!(out, ResetColor)?;
-            line(out, String::new())?;
+            rows.extend(block_letters(word).into_iter().map(|text| (Some(color), format!(" {text} "))));
+            rows.push((None, String::new()));
             if let Some(reason) = v.deny {
-                line(out, format!("Reason:  {reason} ({})", reason.code()).bold().to_string())?;
+                rows.push((None, format!("Reason:  {reason} ({})", reason.code()).bold().to_string()));
+                bell = true;
             }
-            line(out, format!("Seat:    {}", v.seat.as_deref().unwrap_or("general admission")))?;
-            line(out, format!("Admits:  {} {}", v.admits, entries(v).map(|e| format!("(entry {e})")).unwrap_or_default()))?;
-            line(out, format!("Grade:   {}", v.grade.as_deref().unwrap_or("-")))?;
-            line(out, format!("Ticket:  {}", v.reference.as_deref().unwrap_or("-")))?;
-            line(out, format!("Time:    {}   scan #{seq}   {}", hhmmss(at), if v.online { "online" } else { "offline" }))?;
-            if !v.is_admit() {
-                queue!(out, Print('\x07'))?;
-            }
+            rows.push((None, format!("Seat:    {}", v.seat.as_deref().unwrap_or("general admission"))));
+            let entry = entries(v).map(|e| format!("(entry {e})")).unwrap_or_default();
+            rows.push((None, format!("Admits:  {} {entry}", v.admits)));
+            rows.push((None, format!("Grade:   {}", v.grade.as_deref().unwrap_or("-"))));
+            rows.push((None, format!("Ticket:  {}", v.reference.as_deref().unwrap_or("-"))));
+            let source = if v.online { "online" } else { "offline" };
+            rows.push((None, format!("Time:    {}   scan #{seq}   {source}", hhmmss(at))));
         }
     }
-    line(out, String::new())?;
+    rows.push((None, String::new()));
     let link = match (&screen.health.last_error, screen.health.last_contact_ms) {
         (Some(e), _) => format!("server unreachable ({e})"),
         (None, Some(at)) => format!("server reached {}", hhmmss(at)),
         (None, None) => "not synced yet".into(),
     };
-    line(
-        out,
-        format!(
-            "{} · session {} · {} mode · {} · {} to upload",
-            screen.gate_name,
-            screen.session.map_or("any".into(), |s| s.to_string()),
-            if screen.online { "online" } else { "offline" },
-            link,
-            screen.health.pending
-        )
-        .dim()
-        .to_string(),
-    )?;
-    line(out, format!("> {typed}"))?;
+    let status = format!(
+        "{} · session {} · {} mode · {} · {} to upload",
+        screen.gate_name,
+        screen.session.map_or("any".into(), |s| s.to_string()),
+        if screen.online { "online" } else { "offline" },
+        link,
+        screen.health.pending
+    );
+    rows.push((None, status.dim().to_string()));
+    rows.push((None, format!("> {typed}")));
+
+    queue!(out, Clear(ClearType::All))?;
+    for (i, (background, text)) in rows.into_iter().enumerate() {
+        queue!(out, cursor::MoveTo(2, i as u16 + 1))?;
+        match background {
+            Some(color) => queue!(out, SetForegroundColor(Color::Black), SetBackgroundColor(color), Print(text), ResetColor)?,
+            None => queue!(out, Print(text))?,
+        }
+    }
+    if bell {
+        queue!(out, Print('\x07'))?;
+    }
     out.flush()
 }
 

@@ -98,7 +98,7 @@ impl Terminal {
                 Ok(online) => {
                     verdict = Verdict { ticket_id: offline.ticket_id, ticket_version: offline.ticket_version, ..online };
                 }
-                Err(e) => tracing::warn!(error = %e, "online check failed; deciding offline"),
+                Err(e) => tracing::info!(error = %e, "online check failed; deciding offline"),
             }
         }
         let seq = self

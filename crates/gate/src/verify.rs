@@ -14,13 +14,8 @@
 use crate::local::LocalDb;
 use crate::model::{LocalSession, Verdict};
 use crate::GateError;
-use admit_credential::{Credential, KeyRing, Payload, Rejection, ticket_reference};
+use admit_credential::{KeyRing, Payload, ProofPolicy, Rejection, Scanned, Verified, ticket_reference};
 use admit_domain::{DenyReason, EntryPolicy, ScanContext, SessionId, TicketAtGate, TicketStatus, decide_entry};
-
-/// What the code says, once it is known to be genuine.
-struct Genuine {
-    payload: Payload,
-}
 
 fn rejection_reason(r: Rejection) -> DenyReason {
     match r {
@@ -28,25 +23,27 @@ fn rejection_reason(r: Rejection) -> DenyReason {
         Rejection::UnsupportedVersion => DenyReason::UnsupportedVersion,
         Rejection::UnknownKey => DenyReason::UnknownKey,
         Rejection::BadSignature => DenyReason::BadSignature,
+        Rejection::DeviceProofMissing => DenyReason::DeviceProofMissing,
+        Rejection::BadDeviceSignature => DenyReason::BadDeviceSignature,
+        Rejection::StaleProof => DenyReason::StaleProof,
     }
 }
 
-/// Reads the code and checks its signatures: the issuer's over the exact bytes, and for a
-/// device-bound credential the device's proof, fresh within `session`'s window.
-fn check_code(ring: &KeyRing, code: &str, _session: Option<&LocalSession>, _now_ms: i64) -> Result<Genuine, (DenyReason, Option<Payload>)> {
-    let credential = Credential::from_text(code).map_err(|r| (rejection_reason(r), None))?;
-    let payload = ring.verify(&credential).map_err(|r| (rejection_reason(r), None))?;
-    if payload.holder.requires_device_proof() {
-        return Err((DenyReason::DeviceProofMissing, Some(payload)));
+/// Checks the signatures: the issuer's over the exact credential bytes, and for a
+/// device-bound credential the device's proof, fresh within the event's window. A static
+/// credential is refused where the event no longer accepts them.
+fn check_code(
+    ring: &KeyRing,
+    scanned: &Scanned,
+    session: Option<&LocalSession>,
+    now_ms: i64,
+) -> Result<Verified, DenyReason> {
+    let policy = session.map_or_else(ProofPolicy::default, |s| ProofPolicy::symmetric(s.proof_window_seconds));
+    let verified = ring.verify_scanned(scanned, now_ms.div_euclid(1000), &policy).map_err(rejection_reason)?;
+    if !verified.device_proof && session.is_some_and(|s| !s.static_accepted) {
+        return Err(DenyReason::StaticNotAccepted);
     }
-    Ok(Genuine { payload })
-}
-
-/// The session a code claims, read before its signature is checked: only to pick the event's
-/// key and proof window, never to decide.
-fn claimed_session(code: &str) -> Option<i64> {
-    let payload = Credential::from_text(code).ok()?.payload_unverified().ok()?;
-    i64::try_from(payload.session_id).ok()
+    Ok(verified)
 }
 
 fn deny(reason: DenyReason, payload: Option<&Payload>) -> Verdict {
@@ -74,13 +71,21 @@ pub async fn decide_offline(
     gate_session: Option<i64>,
     now_ms: i64,
 ) -> Result<Verdict, GateError> {
-    let session = match claimed_session(code) {
+    let scanned = match Scanned::parse(code) {
+        Ok(scanned) => scanned,
+        Err(r) => return Ok(deny(rejection_reason(r), None)),
+    };
+    // The session the code claims, read before the signature is checked: only to pick the
+    // event's proof window and policy, never to decide.
+    let claimed = scanned.credential().payload_unverified().ok();
+    let session = match claimed.as_ref().and_then(|p| i64::try_from(p.session_id).ok()) {
         Some(id) => db.session(id).await?,
         None => None,
     };
-    let payload = match check_code(ring, code, session.as_ref(), now_ms) {
-        Ok(g) => g.payload,
-        Err((reason, payload)) => return Ok(deny(reason, payload.as_ref())),
+    let payload = match check_code(ring, &scanned, session.as_ref(), now_ms) {
+        Ok(verified) => verified.payload,
+        // Shown on the display only; a forged code's claims are not trusted for anything else.
+        Err(reason) => return Ok(deny(reason, claimed.as_ref().filter(|_| reason_after_signature(reason)))),
     };
     // The key must be the ticket's own event's (as online): a key of another event at this
     // venue must not mint tickets for this one.
@@ -130,6 +135,18 @@ pub async fn decide_offline(
         max_entries: Some(ticket.policy.max_entries),
         ..deny(DenyReason::Malformed, Some(&payload))
     })
+}
+
+/// Whether the issuer's signature was good when `reason` was given, so the ticket it names
+/// may be shown.
+fn reason_after_signature(reason: DenyReason) -> bool {
+    matches!(
+        reason,
+        DenyReason::DeviceProofMissing
+            | DenyReason::BadDeviceSignature
+            | DenyReason::StaleProof
+            | DenyReason::StaticNotAccepted
+    )
 }
 
 /// The synced verification keys as a ring (a key that is not a usable Ed25519 key is skipped).
