@@ -28,7 +28,8 @@ pub enum GateCommand {
         #[command(flatten)]
         data: DataDir,
     },
-    /// Download keys, sessions and the ticket list (all the first time, then changes).
+    /// Upload scans taken offline, then download keys, sessions and the ticket list (all the
+    /// first time, then changes).
     Sync {
         #[command(flatten)]
         data: DataDir,
@@ -101,6 +102,14 @@ pub async fn run(command: GateCommand) -> anyhow::Result<()> {
     match command {
         GateCommand::Enrol { server, token, gate, name, data } => {
             let db = open(&data.file()).await?;
+            let (_, pending) = db.scan_counts().await?;
+            if pending > 0 {
+                anyhow::bail!(
+                    "{pending} scan(s) in {} still wait for upload under the current enrolment; run `admit gate \
+                     run` (it uploads in the background) or `admit gate sync` with the network up first",
+                    data.file().display()
+                );
+            }
             let enrolment = admit_gate::enrol(&server, &token, gate, name.as_deref())
                 .await
                 .with_context(|| format!("could not enrol at gate {gate} on {server}"))?;
@@ -125,6 +134,12 @@ async fn sync(data: &DataDir) -> anyhow::Result<()> {
     let db = open(&data.file()).await?;
     let enrolment = db.enrolment().await?;
     let client = ServerClient::new(&enrolment)?;
+    let uploaded = admit_gate::upload::upload_pending(&db, &client)
+        .await
+        .with_context(|| format!("could not upload scans to {}", enrolment.server))?;
+    if uploaded.uploaded > 0 {
+        println!("Uploaded {} scan(s); {} conflict(s) reported by the server.", uploaded.uploaded, uploaded.conflicts);
+    }
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{spinner} syncing tickets {bar:40} {pos}/{len} ({per_sec}, {eta} left)")

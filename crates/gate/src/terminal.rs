@@ -101,12 +101,19 @@ impl Terminal {
                 Err(e) => tracing::info!(error = %e, "online check failed; deciding offline"),
             }
         }
+        // The session the gate admitted for: fixed, or the ticket's if it is one of this venue's
+        // (a code naming anything else is logged without one, so its upload is never refused).
+        let session_id = match (self.config.session, verdict.session_id) {
+            (Some(fixed), _) => Some(fixed),
+            (None, Some(id)) if self.db.session(id).await?.is_some() => Some(id),
+            _ => None,
+        };
         let seq = self
             .db
             .record_scan(&NewScan {
                 scanned_at_ms: now,
                 gate_id: self.enrolment.gate_id,
-                session_id: verdict.session_id,
+                session_id,
                 ticket_id: verdict.ticket_id,
                 ticket_version: verdict.ticket_version,
                 reason: verdict.deny,

@@ -76,8 +76,13 @@ pub fn check_upload(scans: &[UploadedScan]) -> StoreResult<()> {
         if !seqs.insert(s.seq) {
             return Err(StoreError::Invalid(format!("scan {} is listed twice", s.seq)));
         }
-        if s.verdict == GateVerdict::Admit && (s.ticket_id.is_none() || s.ticket_version.is_none()) {
-            return Err(StoreError::Invalid(format!("scan {} admits without naming its ticket and version", s.seq)));
+        if s.verdict == GateVerdict::Admit
+            && (s.ticket_id.is_none() || s.ticket_version.is_none() || s.session_id.is_none())
+        {
+            return Err(StoreError::Invalid(format!(
+                "scan {} admits without naming its ticket, version and session",
+                s.seq
+            )));
         }
     }
     Ok(())
@@ -89,15 +94,17 @@ pub fn check_upload(scans: &[UploadedScan]) -> StoreResult<()> {
 /// is a conflict. The validity window was checked on the terminal against the signed
 /// credential, which is not uploaded, so it is not checked again here.
 pub fn reconcile_admit(row: Option<&impl Columns>, scan: &UploadedScan) -> StoreResult<Result<u32, DenyReason>> {
-    let (Some(row), Some(ticket_id), Some(version)) = (row, scan.ticket_id, scan.ticket_version) else {
+    let (Some(row), Some(ticket_id), Some(version), Some(session)) =
+        (row, scan.ticket_id, scan.ticket_version, scan.session_id)
+    else {
         return Ok(Err(DenyReason::UnknownTicket));
     };
     let request = ScanRequest {
         ticket_id,
         presented_version: version,
-        presented_session: scan.session_id,
+        presented_session: session,
         gate_id: scan.gate_id,
-        gate_session: scan.session_id,
+        gate_session: session,
         valid_from_ms: i64::MIN,
         valid_until_ms: i64::MAX,
         now_ms: scan.scanned_at_ms,

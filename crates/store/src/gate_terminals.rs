@@ -83,7 +83,8 @@ pub struct UploadedScan {
     /// None when the code could not be read as a ticket at all.
     pub ticket_id: Option<TicketId>,
     pub ticket_version: Option<u32>,
-    pub session_id: SessionId,
+    /// The session the gate admitted for; None only for a denial of a code naming none.
+    pub session_id: Option<SessionId>,
     pub gate_id: GateId,
     pub verdict: GateVerdict,
     pub scanned_at_ms: i64,

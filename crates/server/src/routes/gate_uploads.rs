@@ -31,7 +31,8 @@ pub struct UploadScanInput {
     /// Decimal string; absent when the code was not readable as a ticket.
     pub ticket_id: Option<String>,
     pub ticket_version: Option<u32>,
-    pub session_id: i64,
+    /// The session the gate admitted for; may be absent only on a deny of a code naming none.
+    pub session_id: Option<i64>,
     pub gate_id: i64,
     /// admit or deny
     pub verdict: String,
@@ -81,12 +82,14 @@ async fn scan_of(state: &AppState, device: &admit_store::GateDevice, s: UploadSc
     if s.gate_id != device.gate.id.0 {
         return Err(bad(format!("this device is enrolled at gate {}, not gate {}.", device.gate.id, s.gate_id)));
     }
-    let session = state.places.session(state.store.as_ref(), SessionId(s.session_id)).await.map_err(|e| match e {
-        admit_store::StoreError::NotFound(_) => bad(format!("there is no session {}.", s.session_id)),
-        other => other.into(),
-    })?;
-    if session.place.venue_id != device.gate.venue_id {
-        return Err(bad(format!("session {} is not at this device's venue.", s.session_id)));
+    if let Some(id) = s.session_id {
+        let session = state.places.session(state.store.as_ref(), SessionId(id)).await.map_err(|e| match e {
+            admit_store::StoreError::NotFound(_) => bad(format!("there is no session {id}.")),
+            other => other.into(),
+        })?;
+        if session.place.venue_id != device.gate.venue_id {
+            return Err(bad(format!("session {id} is not at this device's venue.")));
+        }
     }
     let verdict = match (s.verdict.as_str(), s.reason.as_deref()) {
         ("admit", None) => GateVerdict::Admit,
@@ -111,7 +114,7 @@ async fn scan_of(state: &AppState, device: &admit_store::GateDevice, s: UploadSc
         seq: s.seq,
         ticket_id,
         ticket_version: s.ticket_version,
-        session_id: SessionId(s.session_id),
+        session_id: s.session_id.map(SessionId),
         gate_id: GateId(s.gate_id),
         verdict,
         scanned_at_ms: s.scanned_at.timestamp_millis(),

@@ -42,13 +42,14 @@ CREATE INDEX scans_by_session_and_time ON scans (session_id, at);
 -- Every scan a device uploaded, once per (device, seq): what the gate decided offline and
 -- what the server made of it. `outcome`: counted (an admit that took an entry), conflict (an
 -- admit the server could not count: no entry left, or the ticket was revoked/cancelled),
--- recorded (a denial, logged).
+-- recorded (a denial, logged). A denial of an unreadable code at a gate admitting for any
+-- session has no session.
 CREATE TABLE device_scans (
     device_id BIGINT NOT NULL REFERENCES gate_devices(id),
     seq BIGINT NOT NULL,
     ticket_id BIGINT,
     ticket_version BIGINT,
-    session_id BIGINT NOT NULL REFERENCES sessions(id),
+    session_id BIGINT REFERENCES sessions(id),
     gate_id BIGINT NOT NULL REFERENCES gates(id),
     verdict TEXT NOT NULL CHECK (verdict IN ('admit', 'deny')),
     reason TEXT,

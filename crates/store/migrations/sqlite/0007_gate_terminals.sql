@@ -48,13 +48,14 @@ CREATE INDEX scans_by_session_and_time ON scans (session_id, at);
 -- Every scan a device uploaded, once per (device, seq): what the gate decided offline and
 -- what the server made of it. `outcome`: counted (an admit that took an entry), conflict (an
 -- admit the server could not count: no entry left, or the ticket was revoked/cancelled),
--- recorded (a denial, logged).
+-- recorded (a denial, logged). A denial of an unreadable code at a gate admitting for any
+-- session has no session.
 CREATE TABLE device_scans (
     device_id INTEGER NOT NULL REFERENCES gate_devices(id),
     seq INTEGER NOT NULL,
     ticket_id INTEGER,
     ticket_version INTEGER,
-    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    session_id INTEGER REFERENCES sessions(id),
     gate_id INTEGER NOT NULL REFERENCES gates(id),
     verdict TEXT NOT NULL CHECK (verdict IN ('admit', 'deny')),
     reason TEXT,

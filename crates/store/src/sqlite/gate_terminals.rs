@@ -148,8 +148,9 @@ async fn reconcile(conn: &mut SqliteConnection, device: GateDeviceId, scan: &Upl
 }
 
 /// The scan in the shared scan log, marked with its device (conflicts stay out of it: the log's
-/// admits are exactly the entries taken).
+/// admits are exactly the entries taken; a denial without a session stays in `device_scans`).
 async fn log_scan(conn: &mut SqliteConnection, device: GateDeviceId, scan: &UploadedScan) -> StoreResult<()> {
+    let Some(session) = scan.session_id else { return Ok(()) };
     let (verdict, reason) = rows::verdict_code(scan.verdict);
     sqlx::query(
         "INSERT INTO scans (ticket_id, ticket_version, session_id, gate_id, at, verdict, reason, device_id, device_seq,
@@ -158,7 +159,7 @@ async fn log_scan(conn: &mut SqliteConnection, device: GateDeviceId, scan: &Uplo
     )
     .bind(scan.ticket_id.map(|t| t.0))
     .bind(scan.ticket_version.map(i64::from))
-    .bind(scan.session_id.0)
+    .bind(session.0)
     .bind(scan.gate_id.0)
     .bind(scan.scanned_at_ms)
     .bind(verdict)
@@ -190,7 +191,7 @@ async fn record(
     .bind(scan.seq)
     .bind(scan.ticket_id.map(|t| t.0))
     .bind(scan.ticket_version.map(i64::from))
-    .bind(scan.session_id.0)
+    .bind(scan.session_id.map(|s| s.0))
     .bind(scan.gate_id.0)
     .bind(verdict)
     .bind(reason)

@@ -33,7 +33,7 @@ fn admit(ticket: &Ticket, gate: GateId, seq: i64, at: i64) -> UploadedScan {
         seq,
         ticket_id: Some(ticket.id),
         ticket_version: Some(ticket.version),
-        session_id: ticket.session_id,
+        session_id: Some(ticket.session_id),
         gate_id: gate,
         verdict: GateVerdict::Admit,
         scanned_at_ms: at,
@@ -216,7 +216,7 @@ pub async fn uploaded_admits_the_online_check_would_refuse_are_conflicts_with_it
     let (w, ticket) = one_ticket(&*store).await;
     let device = enrol(&*store, w.gate(0), "North 1").await;
     let old_version = UploadedScan { ticket_version: Some(ticket.version + 1), ..admit(&ticket, w.gate(0), 1, DOORS) };
-    let other_session = UploadedScan { session_id: w.sessions[1], ..admit(&ticket, w.gate(0), 2, DOORS) };
+    let other_session = UploadedScan { session_id: Some(w.sessions[1]), ..admit(&ticket, w.gate(0), 2, DOORS) };
     let unknown = UploadedScan { ticket_id: Some(TicketId(ticket.id.0 ^ 1)), ..admit(&ticket, w.gate(0), 3, DOORS) };
 
     let results = store.upload_gate_scans(device.id, vec![old_version, other_session, unknown], DOORS).await.unwrap();
@@ -245,7 +245,8 @@ pub async fn uploaded_denials_are_recorded_and_a_multi_entry_ticket_counts_each_
     let denied = UploadedScan {
         ticket_id: None,
         ticket_version: None,
-        verdict: GateVerdict::Deny(DenyReason::BadSignature),
+        session_id: None,
+        verdict: GateVerdict::Deny(DenyReason::Malformed),
         ..admit(&ticket, w.gate(0), 2, DOORS + 1)
     };
     let scans = vec![
