@@ -14,11 +14,13 @@ mod queue;
 mod rows;
 mod rules;
 pub mod sqlite;
+mod staff_places;
 
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use staff_places::{SessionAtVenue, SessionWindow, StaffPlaces};
 
 use admit_domain::{EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
 use async_trait::async_trait;
@@ -111,4 +113,9 @@ pub trait Store: Send + Sync + 'static {
     /// Where a queued buyer stands now. Draws early arrivals when the sale has opened, and
     /// records the moment a buyer is first seen admitted.
     async fn queue_entry(&self, event: EventId, entry_id: &str, now_ms: i64) -> StoreResult<QueueEntry>;
+
+    // --- gate page: what staff choose from ---------------------------------------------------
+    /// The organiser's venues with their gates, and the organiser's sessions in `window`
+    /// (soonest first) with their event's name and venue. Only this organiser's (invariant 7).
+    async fn staff_places(&self, organiser: OrganiserId, window: SessionWindow) -> StoreResult<StaffPlaces>;
 }

@@ -15,10 +15,11 @@ mod orders;
 pub(crate) mod retry;
 pub mod scratch;
 mod shards;
+mod staff_places;
 mod waiting_room;
 
 use crate::model::*;
-use crate::{Store, StoreError, StoreResult};
+use crate::{SessionWindow, StaffPlaces, Store, StoreError, StoreResult};
 use admit_domain::{EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
 use async_trait::async_trait;
 use retry::transaction;
@@ -208,5 +209,9 @@ impl Store for PgStore {
             }
         }
         transaction!(self.pool, |conn| waiting_room::entry_for_update(conn, event, entry_id, now_ms).await?)
+    }
+
+    async fn staff_places(&self, organiser: OrganiserId, window: SessionWindow) -> StoreResult<StaffPlaces> {
+        staff_places::staff_places(&self.pool, organiser, window).await
     }
 }

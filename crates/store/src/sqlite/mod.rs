@@ -12,10 +12,11 @@ mod checkin;
 mod holds;
 mod idempotency;
 mod orders;
+mod staff_places;
 mod waiting_room;
 
 use crate::model::*;
-use crate::{Store, StoreError, StoreResult};
+use crate::{SessionWindow, StaffPlaces, Store, StoreError, StoreResult};
 use admit_domain::{EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
 use admit_sqlite_batch::{BatchConfig, BatchStats, Writer};
 use async_trait::async_trait;
@@ -248,5 +249,9 @@ impl Store for SqliteStore {
         self.writer
             .run(move |c| Box::pin(async move { waiting_room::entry_for_update(c, event, &entry_id, now_ms).await }))
             .await
+    }
+
+    async fn staff_places(&self, organiser: OrganiserId, window: SessionWindow) -> StoreResult<StaffPlaces> {
+        staff_places::staff_places(&self.reader, organiser, window).await
     }
 }
