@@ -3,6 +3,8 @@
 
 mod catalogue;
 mod gate;
+pub(crate) mod gate_page;
+mod gate_places;
 mod holds;
 mod orders;
 mod queue;
@@ -26,7 +28,7 @@ use utoipa_axum::routes;
         (name = "holds", description = "Setting seats or units aside while the buyer pays"),
         (name = "orders", description = "Paying, orders and tickets"),
         (name = "waiting room", description = "On-sale queue: places, admission passes, organiser settings"),
-        (name = "gate", description = "Manifests and online check-in (staff token)"),
+        (name = "gate", description = "Manifests, online check-in and the gate page's choices (staff token)"),
     ),
     components(schemas(Problem)),
     modifiers(&StaffToken)
@@ -63,4 +65,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(queue::get_standing))
         .routes(routes!(gate::manifest))
         .routes(routes!(gate::scan))
+        .routes(routes!(gate_places::places))
 }
