@@ -250,7 +250,11 @@ function onCodeSubmit(event) {
  */
 function submit(raw, source) {
   const code = raw.trim();
-  if (!code || state.pending) return;
+  if (!code) return;
+  if (state.pending) {
+    if (source === 'typed') $('last').textContent = 'Still checking the previous code: scan this one again in a moment.';
+    return;
+  }
   const now = Date.now();
   const last = state.last;
   if (last && last.code === code && now - last.seenAt < DEBOUNCE_MS) {

@@ -109,6 +109,30 @@ async fn a_reload_keeps_the_gate_and_signing_out_forgets_the_token() {
 }
 
 #[tokio::test]
+async fn a_refused_scan_request_shows_not_checked_with_the_servers_reason() {
+    let Some(chromium) = Chromium::start("gate page: refused request").await else { return };
+    let app = TestApp::spawn().await;
+    let (credential, _) = ticket(&app).await;
+    let page = chromium.new_session().await;
+    open(&page, &app.url("/gate")).await;
+    sign_in(&page, &app.organiser.gate_token).await;
+    choose(&page, app.hall_gates[0].0, app.concert.sessions[0].0).await;
+    // A place remembered from before that no longer fits: the park's gate for the concert.
+    let place = format!(r#"{{"gate_id":{},"session_id":{}}}"#, app.park_gate.0, app.concert.sessions[0].0);
+    page.execute("localStorage.setItem('admit.gate.place', arguments[0]);", vec![Value::from(place)]).await.unwrap();
+    open(&page, &app.url("/gate")).await;
+
+    type_code(&page, &credential).await;
+
+    let refused = verdict(&page, 1).await;
+    assert_eq!((&refused["state"], &refused["word"]), (&"error".into(), &"NOT CHECKED".into()), "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("is not at the venue"), "{refused}");
+    assert_eq!((&refused["retry"], &refused["beeps"]), (&false.into(), &1.into()));
+    assert_eq!(entries_used(&app, app.concert.sessions[0]).await, 0);
+    page.close().await.expect("close the browser");
+}
+
+#[tokio::test]
 async fn without_an_answer_the_page_says_not_admitted_and_retry_gets_the_first_verdict() {
     let Some(chromium) = Chromium::start("gate page: no connection").await else { return };
     let app = TestApp::spawn().await;

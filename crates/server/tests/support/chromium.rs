@@ -26,12 +26,12 @@ pub struct Chromium {
     sessions: AtomicUsize,
 }
 
-/// The first of `candidates` that exists (an environment variable may name another).
+/// The file the environment variable `env` names, else the first of `candidates`, if it exists.
 fn find(env: &str, candidates: &[&str]) -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os(env) {
-        return Some(PathBuf::from(path));
+    match std::env::var_os(env) {
+        Some(path) => Some(PathBuf::from(path)).filter(|p| p.exists()),
+        None => candidates.iter().map(PathBuf::from).find(|p| p.exists()),
     }
-    candidates.iter().map(PathBuf::from).find(|p| p.exists())
 }
 
 impl Chromium {
