@@ -18,6 +18,7 @@ macro_rules! assert_err {
 
 pub mod catalogue;
 pub mod checkin;
+pub mod credential_policy;
 pub mod fixtures;
 pub mod holds;
 pub mod idempotency;
@@ -111,6 +112,12 @@ macro_rules! conformance_tests {
                 joining_again_keeps_the_same_place,
                 turning_the_waiting_room_off_forgets_the_queue,
                 concurrent_joins_get_distinct_places,
+            }
+            credential_policy {
+                a_new_event_has_the_default_credential_policy,
+                a_credential_policy_is_replaced_and_read_back_for_its_event_only,
+                an_invalid_credential_policy_is_refused_and_changes_nothing,
+                an_unknown_event_has_no_credential_policy,
             }
         );
     };
