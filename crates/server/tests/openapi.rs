@@ -24,6 +24,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/gate/scans", &["post"]),
     ("/sessions/{session_id}/manifest", &["get"]),
     ("/gate/places", &["get"]),
+    ("/events/{event_id}/credential-policy", &["put"]),
 ];
 
 /// Every problem type these tests expect somewhere.

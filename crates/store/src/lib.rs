@@ -22,7 +22,7 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use staff_places::{SessionAtVenue, SessionWindow, StaffPlaces};
 
-use admit_domain::{EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
+use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
 use async_trait::async_trait;
 
 #[async_trait]
@@ -113,6 +113,14 @@ pub trait Store: Send + Sync + 'static {
     /// Where a queued buyer stands now. Draws early arrivals when the sale has opened, and
     /// records the moment a buyer is first seen admitted.
     async fn queue_entry(&self, event: EventId, entry_id: &str, now_ms: i64) -> StoreResult<QueueEntry>;
+
+    // --- credential policy (per event) -------------------------------------------------------
+    /// Whether static credentials admit, the phone's QR rotation and the device-proof window;
+    /// the defaults until the organiser changes them. `NotFound("event")` for an unknown event.
+    async fn credential_policy(&self, event: EventId) -> StoreResult<CredentialPolicy>;
+    /// Replaces the event's credential policy. `Invalid` when it breaks
+    /// [`CredentialPolicy::validate`]; `NotFound("event")` for an unknown event.
+    async fn set_credential_policy(&self, event: EventId, policy: CredentialPolicy) -> StoreResult<()>;
 
     // --- gate page: what staff choose from ---------------------------------------------------
     /// The organiser's venues with their gates, and the organiser's sessions in `window`

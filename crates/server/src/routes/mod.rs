@@ -2,12 +2,15 @@
 //! OpenAPI document at `/openapi.json` always lists exactly what the server serves.
 
 mod catalogue;
+mod credential_policy;
 mod gate;
 pub(crate) mod gate_page;
 mod gate_places;
 mod holds;
 mod orders;
 mod queue;
+
+pub use credential_policy::CredentialPolicyDto;
 
 use crate::error::Problem;
 use crate::state::AppState;
@@ -28,7 +31,7 @@ use utoipa_axum::routes;
         (name = "holds", description = "Setting seats or units aside while the buyer pays"),
         (name = "orders", description = "Paying, orders and tickets"),
         (name = "waiting room", description = "On-sale queue: places, admission passes, organiser settings"),
-        (name = "gate", description = "Manifests, online check-in and the gate page's choices (staff token)"),
+        (name = "gate", description = "Manifests, online check-in, the credential policy and the gate page's choices (staff token)"),
     ),
     components(schemas(Problem)),
     modifiers(&StaffToken)
@@ -65,5 +68,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(queue::get_standing))
         .routes(routes!(gate::manifest))
         .routes(routes!(gate::scan))
+        .routes(routes!(credential_policy::put_credential_policy))
         .routes(routes!(gate_places::places))
 }
