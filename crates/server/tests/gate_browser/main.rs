@@ -11,7 +11,7 @@ mod proxy;
 #[path = "../support/mod.rs"]
 mod support;
 
-use admit_credential::{Credential, Issuer};
+use admit_credential::{Credential, DeviceAlgorithm, DeviceSigner, Issuer, Payload};
 use admit_domain::SessionId;
 use chromium::Chromium;
 use page::{choose, local_storage, open, sign_in, text_of, type_code, until, verdict};
@@ -166,13 +166,11 @@ async fn without_an_answer_the_page_says_not_admitted_and_retry_gets_the_first_v
     page.close().await.expect("close the browser");
 }
 
-#[tokio::test]
-async fn the_camera_reads_a_tickets_qr_code_and_the_ticket_is_admitted_once() {
-    let Some(chromium) = Chromium::start("gate page: camera").await else { return };
-    let app = TestApp::spawn().await;
-    let (credential, seat) = ticket(&app).await;
+/// A browser whose camera shows `code` (a Y4M video of its QR), signed in at the concert's
+/// first gate for tonight; the video file lives as long as the returned guard.
+async fn camera_on(chromium: &Chromium, app: &TestApp, code: &str) -> (fantoccini::Client, tempfile::NamedTempFile) {
     let video = tempfile::Builder::new().suffix(".y4m").tempfile().expect("video file");
-    camera::qr_video(&credential, video.path(), 5);
+    camera::qr_video(code, video.path(), 5);
     let page = chromium
         .new_session_with(&[
             "--use-fake-device-for-media-stream".to_owned(),
@@ -180,10 +178,19 @@ async fn the_camera_reads_a_tickets_qr_code_and_the_ticket_is_admitted_once() {
             format!("--use-file-for-fake-video-capture={}", video.path().display()),
         ])
         .await;
-
     open(&page, &app.url("/gate")).await;
     sign_in(&page, &app.organiser.gate_token).await;
     choose(&page, app.hall_gates[0].0, app.concert.sessions[0].0).await;
+    (page, video)
+}
+
+#[tokio::test]
+async fn the_camera_reads_a_tickets_qr_code_and_the_ticket_is_admitted_once() {
+    let Some(chromium) = Chromium::start("gate page: camera").await else { return };
+    let app = TestApp::spawn().await;
+    let (credential, seat) = ticket(&app).await;
+
+    let (page, _video) = camera_on(&chromium, &app, &credential).await;
 
     let admit = verdict(&page, 1).await;
     assert_eq!((&admit["state"], admit["seat"].as_str()), (&"admit".into(), Some(seat.as_str())), "{admit}");
@@ -197,6 +204,31 @@ async fn the_camera_reads_a_tickets_qr_code_and_the_ticket_is_admitted_once() {
     tokio::time::sleep(Duration::from_secs(4)).await;
     let after: Value = page.execute("return document.getElementById('verdict').dataset.seq", vec![]).await.unwrap();
     assert_eq!(after, "1", "one verdict only");
+    assert_eq!(entries_used(&app, app.concert.sessions[0]).await, 1);
+    page.close().await.expect("close the browser");
+}
+
+#[tokio::test]
+async fn the_camera_reads_a_phones_device_bound_presentation_and_a_stale_one_is_denied() {
+    let Some(chromium) = Chromium::start("gate page: camera, device presentation").await else { return };
+    let app = TestApp::spawn().await;
+    let (credential, seat) = ticket(&app).await;
+    let payload = Credential::from_text(&credential).unwrap().payload_unverified().unwrap();
+    let phone = DeviceSigner::generate(DeviceAlgorithm::Ed25519);
+    let issuer = Issuer::from_secret(app.concert.keys.key_id, &app.concert.keys.signing_secret);
+    let bound = issuer.issue(Payload { holder: phone.binding(), ..payload }).unwrap();
+    let now_s = u32::try_from(support::fixtures::now_ms() / 1000).unwrap();
+    let live = phone.present(bound.clone(), now_s).to_text();
+    let screenshot = phone.present(bound, now_s - 120).to_text();
+    assert!(live.starts_with("ADP1:"));
+
+    let (page, _video) = camera_on(&chromium, &app, &live).await;
+
+    let admit = verdict(&page, 1).await;
+    assert_eq!((&admit["state"], admit["seat"].as_str()), (&"admit".into(), Some(seat.as_str())), "{admit}");
+    type_code(&page, &screenshot).await;
+    let stale = verdict(&page, 2).await;
+    assert_eq!((&stale["state"], &stale["reason"]), (&"deny".into(), &"stale_proof".into()), "{stale}");
     assert_eq!(entries_used(&app, app.concert.sessions[0]).await, 1);
     page.close().await.expect("close the browser");
 }
