@@ -10,6 +10,7 @@
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -49,6 +50,9 @@ impl Chromium {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let driver = Command::new(&driver_path)
             .arg(format!("--port={port}"))
+            // Its own process group, browsers included: a test that panics before closing its
+            // session leaves no browser behind when the group is killed on drop.
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -96,6 +100,8 @@ impl Chromium {
             "--no-first-run".to_owned(),
             "--window-size=412,915".to_owned(),
             "--autoplay-policy=no-user-gesture-required".to_owned(),
+            "--disable-crash-reporter".to_owned(),
+            "--disable-breakpad".to_owned(),
             format!("--user-data-dir={}", profile.display()),
         ];
         args.extend(extra_args.iter().cloned());
@@ -114,7 +120,10 @@ impl Chromium {
 }
 
 impl Drop for Chromium {
+    /// Kills chromedriver's process group (chromedriver and the browsers it started).
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
