@@ -14,11 +14,13 @@ mod queue;
 mod rows;
 mod rules;
 pub mod sqlite;
+mod staff_places;
 
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use staff_places::{SessionAtVenue, SessionWindow, StaffPlaces};
 
 use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
 use async_trait::async_trait;
@@ -119,4 +121,9 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces the event's credential policy. `Invalid` when it breaks
     /// [`CredentialPolicy::validate`]; `NotFound("event")` for an unknown event.
     async fn set_credential_policy(&self, event: EventId, policy: CredentialPolicy) -> StoreResult<()>;
+
+    // --- gate page: what staff choose from ---------------------------------------------------
+    /// The organiser's venues with their gates, and the organiser's sessions in `window`
+    /// (soonest first) with their event's name and venue. Only this organiser's (invariant 7).
+    async fn staff_places(&self, organiser: OrganiserId, window: SessionWindow) -> StoreResult<StaffPlaces>;
 }

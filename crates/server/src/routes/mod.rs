@@ -4,6 +4,8 @@
 mod catalogue;
 mod credential_policy;
 mod gate;
+pub(crate) mod gate_page;
+mod gate_places;
 mod holds;
 mod orders;
 mod queue;
@@ -29,7 +31,7 @@ use utoipa_axum::routes;
         (name = "holds", description = "Setting seats or units aside while the buyer pays"),
         (name = "orders", description = "Paying, orders and tickets"),
         (name = "waiting room", description = "On-sale queue: places, admission passes, organiser settings"),
-        (name = "gate", description = "Manifests, online check-in and the credential policy (staff token)"),
+        (name = "gate", description = "Manifests, online check-in, the credential policy and the gate page's choices (staff token)"),
     ),
     components(schemas(Problem)),
     modifiers(&StaffToken)
@@ -67,4 +69,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(gate::manifest))
         .routes(routes!(gate::scan))
         .routes(routes!(credential_policy::put_credential_policy))
+        .routes(routes!(gate_places::places))
 }

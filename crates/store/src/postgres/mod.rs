@@ -16,10 +16,11 @@ mod orders;
 pub(crate) mod retry;
 pub mod scratch;
 mod shards;
+mod staff_places;
 mod waiting_room;
 
 use crate::model::*;
-use crate::{Store, StoreError, StoreResult};
+use crate::{SessionWindow, StaffPlaces, Store, StoreError, StoreResult};
 use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
 use async_trait::async_trait;
 use retry::transaction;
@@ -217,5 +218,9 @@ impl Store for PgStore {
     }
     async fn set_credential_policy(&self, event: EventId, policy: CredentialPolicy) -> StoreResult<()> {
         transaction!(self.pool, |conn| credential_policy::set(conn, event, policy).await?)
+    }
+
+    async fn staff_places(&self, organiser: OrganiserId, window: SessionWindow) -> StoreResult<StaffPlaces> {
+        staff_places::staff_places(&self.pool, organiser, window).await
     }
 }

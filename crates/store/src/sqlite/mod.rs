@@ -13,10 +13,11 @@ mod credential_policy;
 mod holds;
 mod idempotency;
 mod orders;
+mod staff_places;
 mod waiting_room;
 
 use crate::model::*;
-use crate::{Store, StoreError, StoreResult};
+use crate::{SessionWindow, StaffPlaces, Store, StoreError, StoreResult};
 use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
 use admit_sqlite_batch::{BatchConfig, BatchStats, Writer};
 use async_trait::async_trait;
@@ -257,5 +258,9 @@ impl Store for SqliteStore {
     }
     async fn set_credential_policy(&self, event: EventId, policy: CredentialPolicy) -> StoreResult<()> {
         self.writer.run(move |c| Box::pin(async move { credential_policy::set(c, event, policy).await })).await
+    }
+
+    async fn staff_places(&self, organiser: OrganiserId, window: SessionWindow) -> StoreResult<StaffPlaces> {
+        staff_places::staff_places(&self.reader, organiser, window).await
     }
 }

@@ -26,6 +26,7 @@ pub mod model;
 pub mod orders;
 pub mod payments;
 pub mod races;
+pub mod staff_places;
 pub mod support;
 pub mod waiting_room;
 
@@ -112,6 +113,11 @@ macro_rules! conformance_tests {
                 joining_again_keeps_the_same_place,
                 turning_the_waiting_room_off_forgets_the_queue,
                 concurrent_joins_get_distinct_places,
+            }
+            staff_places {
+                staff_places_lists_every_venue_with_its_gates,
+                staff_places_lists_sessions_in_the_window_soonest_first,
+                staff_places_never_shows_another_organisers_venues_or_sessions,
             }
             credential_policy {
                 a_new_event_has_the_default_credential_policy,
