@@ -34,7 +34,8 @@ use tower_http::trace::TraceLayer;
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = routes::api().split_for_parts();
     let openapi = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
-    api.route("/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
+    api.merge(routes::gate_page::routes())
+        .route("/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
         .route("/problems", get(problems))
         .route("/health", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "Not found", "No such resource.") })

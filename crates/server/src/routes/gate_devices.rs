@@ -3,13 +3,14 @@
 //! their sessions with entry and credential policies, and the tickets' versions, statuses and
 //! entry counts — paged, and incremental after the first sync (see `admit_store::TicketChanges`).
 
+use super::CredentialPolicyDto;
 use crate::auth::StaffUser;
 use crate::device_auth::{DeviceUser, enrol_device};
 use crate::dto::time;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::{AppState, now_ms};
-use admit_domain::{EventId, GateId, TicketId};
+use admit_domain::{CredentialPolicy, EventId, GateId, TicketId};
 use admit_store::{GateDevice, GateDeviceId, TicketChangesQuery};
 use axum::Json;
 use axum::extract::State;
@@ -135,16 +136,6 @@ pub struct GradePolicyDto {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CredentialPolicyDto {
-    /// Whether static (printed, unbound) credentials are accepted.
-    pub static_accepted: bool,
-    /// How often the phone refreshes its code.
-    pub rotation_seconds: u32,
-    /// How old (or how far ahead) a device proof may be, in seconds.
-    pub proof_window_seconds: u32,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct SyncSessionDto {
     pub id: i64,
     pub event_id: i64,
@@ -259,7 +250,7 @@ pub async fn sync(
                     ends_at: time(s.ends_at_ms),
                     key_id: e.key_id,
                     grades: e.grades.iter().map(|(code, max)| GradePolicyDto { code: code.clone(), max_entries: *max }).collect(),
-                    credential_policy: e.policy(),
+                    credential_policy: e.policy.into(),
                 }
             })
             .collect(),
@@ -287,12 +278,7 @@ struct EventView {
     key_id: u32,
     public_key: [u8; 32],
     grades: Vec<(String, u32)>,
-}
-
-impl EventView {
-    fn policy(&self) -> CredentialPolicyDto {
-        CredentialPolicyDto { static_accepted: true, rotation_seconds: 10, proof_window_seconds: 30 }
-    }
+    policy: CredentialPolicy,
 }
 
 async fn event_view(state: &AppState, event: EventId) -> Result<EventView, ApiError> {
@@ -303,5 +289,6 @@ async fn event_view(state: &AppState, event: EventId) -> Result<EventView, ApiEr
         key_id: signer.issuer.key_id(),
         public_key: signer.issuer.public_key(),
         grades: detail.grades.iter().map(|g| (g.code.clone(), g.policy.max_entries)).collect(),
+        policy: state.places.credential_policy(state.store.as_ref(), event).await?,
     })
 }

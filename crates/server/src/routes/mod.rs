@@ -2,12 +2,17 @@
 //! OpenAPI document at `/openapi.json` always lists exactly what the server serves.
 
 mod catalogue;
+mod credential_policy;
 mod gate;
 mod gate_devices;
+pub(crate) mod gate_page;
+mod gate_places;
 mod gate_uploads;
 mod holds;
 mod orders;
 mod queue;
+
+pub use credential_policy::CredentialPolicyDto;
 
 use crate::error::Problem;
 use crate::state::AppState;
@@ -28,7 +33,7 @@ use utoipa_axum::routes;
         (name = "holds", description = "Setting seats or units aside while the buyer pays"),
         (name = "orders", description = "Paying, orders and tickets"),
         (name = "waiting room", description = "On-sale queue: places, admission passes, organiser settings"),
-        (name = "gate", description = "Manifests and online check-in (staff token)"),
+        (name = "gate", description = "Manifests, online check-in, the credential policy and the gate page's choices (staff token)"),
         (name = "gate terminals", description = "Enrolled gate terminals: sync for offline checks, scan upload, reconciliation"),
     ),
     components(schemas(Problem)),
@@ -70,6 +75,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(queue::get_standing))
         .routes(routes!(gate::manifest))
         .routes(routes!(gate::scan))
+        .routes(routes!(credential_policy::put_credential_policy))
+        .routes(routes!(gate_places::places))
         .routes(routes!(gate_devices::enrol))
         .routes(routes!(gate_devices::revoke))
         .routes(routes!(gate_devices::sync))
