@@ -15,6 +15,9 @@ use support::terminal::{GateRun, admit_gate};
 /// Gate A of the demo's concert hall.
 const GATE: i64 = 1;
 
+/// A logged scan: seq, verdict, reason, gate, latitude, longitude, uploaded.
+type LoggedScan = (i64, String, Option<String>, i64, f64, f64, i64);
+
 #[tokio::test]
 async fn scans_recorded_before_a_kill_9_are_still_there_after_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -29,7 +32,17 @@ async fn scans_recorded_before_a_kill_9_are_still_there_after_restart() {
         order["tickets"].as_array().unwrap().iter().map(|t| t["credential"].as_str().unwrap().to_owned()).collect();
     let data = dir.path().join("terminal");
     let data_arg = data.to_str().unwrap();
-    admit_gate(&["enrol", "--server", &server.base, "--token", &staff, "--gate", &GATE.to_string(), "--data", data_arg]);
+    admit_gate(&[
+        "enrol",
+        "--server",
+        &server.base,
+        "--token",
+        &staff,
+        "--gate",
+        &GATE.to_string(),
+        "--data",
+        data_arg,
+    ]);
     let summary = admit_gate(&["sync", "--data", data_arg]);
     assert!(summary.contains("2 ticket(s)"), "{summary}");
     // The terminal works alone from here: no upload can hide a lost scan.
@@ -45,11 +58,13 @@ async fn scans_recorded_before_a_kill_9_are_still_there_after_restart() {
     assert!(again.starts_with("DENY seq=2 reason=already_used "), "{again}");
     assert!(garbage.starts_with("DENY seq=3 reason=malformed "), "{garbage}");
     let mut db = SqliteConnection::connect(&format!("sqlite://{}", data.join("gate.db").display())).await.unwrap();
-    let rows = sqlx::query("SELECT seq, verdict, reason, gate_id, scanned_at, latitude, longitude, uploaded FROM scans ORDER BY seq")
-        .fetch_all(&mut db)
-        .await
-        .unwrap();
-    let logged: Vec<(i64, String, Option<String>, i64, f64, f64, i64)> = rows
+    let rows = sqlx::query(
+        "SELECT seq, verdict, reason, gate_id, scanned_at, latitude, longitude, uploaded FROM scans ORDER BY seq",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let logged: Vec<LoggedScan> = rows
         .iter()
         .map(|r| {
             (

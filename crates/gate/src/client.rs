@@ -21,10 +21,8 @@ fn http(timeout: Duration) -> Result<reqwest::Client, GateError> {
 async fn refused(response: reqwest::Response) -> GateError {
     let status = response.status().as_u16();
     let body = response.text().await.unwrap_or_default();
-    let detail = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v["detail"].as_str().map(str::to_owned))
-        .unwrap_or(body);
+    let detail =
+        serde_json::from_str::<Value>(&body).ok().and_then(|v| v["detail"].as_str().map(str::to_owned)).unwrap_or(body);
     GateError::Refused { status, detail }
 }
 
@@ -184,7 +182,8 @@ impl ServerClient {
             .keys
             .iter()
             .map(|k| {
-                let bytes = hex::decode(&k.public_key).map_err(|e| GateError::Protocol(format!("key {}: {e}", k.key_id)))?;
+                let bytes =
+                    hex::decode(&k.public_key).map_err(|e| GateError::Protocol(format!("key {}: {e}", k.key_id)))?;
                 let key: [u8; 32] =
                     bytes.try_into().map_err(|_| GateError::Protocol(format!("key {} is not 32 bytes", k.key_id)))?;
                 Ok((k.key_id, key))
@@ -222,7 +221,14 @@ impl ServerClient {
                 })
             })
             .collect::<Result<Vec<_>, GateError>>()?;
-        Ok(SyncPage { keys, sessions, tickets, total_tickets: dto.total_tickets, next_page: dto.next_page, cursor: dto.cursor })
+        Ok(SyncPage {
+            keys,
+            sessions,
+            tickets,
+            total_tickets: dto.total_tickets,
+            next_page: dto.next_page,
+            cursor: dto.cursor,
+        })
     }
 
     /// Uploads logged scans; the server answers each (the same on a repeat).
@@ -255,7 +261,13 @@ impl ServerClient {
     }
 
     /// The server's atomic verdict, or an error if it does not come within `deadline`.
-    pub async fn online_scan(&self, code: &str, gate: i64, session: i64, deadline: Duration) -> Result<Verdict, GateError> {
+    pub async fn online_scan(
+        &self,
+        code: &str,
+        gate: i64,
+        session: i64,
+        deadline: Duration,
+    ) -> Result<Verdict, GateError> {
         let request = self
             .http
             .post(format!("{}/gate/scans", self.base))
@@ -269,9 +281,9 @@ impl ServerClient {
         let v: OnlineVerdict = json_of(response).await?;
         let deny = match (v.verdict.as_str(), v.reason.as_deref()) {
             ("admit", _) => None,
-            (_, Some(code)) => Some(
-                DenyReason::parse(code).ok_or_else(|| GateError::Protocol(format!("unknown reason '{code}'")))?,
-            ),
+            (_, Some(code)) => {
+                Some(DenyReason::parse(code).ok_or_else(|| GateError::Protocol(format!("unknown reason '{code}'")))?)
+            }
             (other, None) => return Err(GateError::Protocol(format!("verdict '{other}' without a reason"))),
         };
         Ok(Verdict {

@@ -73,7 +73,12 @@ pub struct Screen<'a> {
 
 /// Clears the screen and draws the last verdict (or a waiting screen), then the status line
 /// and the prompt. A deny rings the bell.
-pub fn draw(out: &mut impl Write, screen: &Screen<'_>, last: Option<(i64, &Verdict, i64)>, typed: &str) -> std::io::Result<()> {
+pub fn draw(
+    out: &mut impl Write,
+    screen: &Screen<'_>,
+    last: Option<(i64, &Verdict, i64)>,
+    typed: &str,
+) -> std::io::Result<()> {
     // (background colour, text) per screen row.
     let mut rows: Vec<(Option<Color>, String)> = Vec::new();
     let mut bell = false;
@@ -117,7 +122,9 @@ pub fn draw(out: &mut impl Write, screen: &Screen<'_>, last: Option<(i64, &Verdi
     for (i, (background, text)) in rows.into_iter().enumerate() {
         queue!(out, cursor::MoveTo(2, i as u16 + 1))?;
         match background {
-            Some(color) => queue!(out, SetForegroundColor(Color::Black), SetBackgroundColor(color), Print(text), ResetColor)?,
+            Some(color) => {
+                queue!(out, SetForegroundColor(Color::Black), SetBackgroundColor(color), Print(text), ResetColor)?
+            }
             None => queue!(out, Print(text))?,
         }
     }
@@ -161,7 +168,10 @@ mod tests {
     #[test]
     fn a_plain_line_starts_with_the_verdict_and_has_no_spaces_in_values() {
         let admit = plain_line(4, &verdict(None), 0);
-        assert!(admit.starts_with("ADMIT seq=4 ticket=ADM-1234 seat=Floor_A-1 grade=VIP admits=1 entries=1/1"), "{admit}");
+        assert!(
+            admit.starts_with("ADMIT seq=4 ticket=ADM-1234 seat=Floor_A-1 grade=VIP admits=1 entries=1/1"),
+            "{admit}"
+        );
         let deny = plain_line(5, &verdict(Some(DenyReason::AlreadyUsed)), 0);
         assert!(deny.starts_with("DENY seq=5 reason=already_used "), "{deny}");
         assert!(deny.contains(" admits=0 "), "{deny}");

@@ -21,7 +21,8 @@ impl LocalDb {
     /// Opens (creating) `path`, migrates it, and keeps it readable by its owner only.
     pub async fn open(path: &Path) -> Result<LocalDb> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| GateError::Local(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| GateError::Local(format!("cannot create {}: {e}", dir.display())))?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -141,7 +142,11 @@ impl LocalDb {
             .await?;
         }
         if let Some((cursor, at)) = complete {
-            sqlx::query("UPDATE sync_state SET cursor = ?, synced_at = ?").bind(cursor).bind(at).execute(&mut *tx).await?;
+            sqlx::query("UPDATE sync_state SET cursor = ?, synced_at = ?")
+                .bind(cursor)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

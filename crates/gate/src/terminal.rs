@@ -96,7 +96,8 @@ impl Terminal {
         {
             match self.client.online_scan(code, self.enrolment.gate_id, session, self.config.online_deadline).await {
                 Ok(online) => {
-                    verdict = Verdict { ticket_id: offline.ticket_id, ticket_version: offline.ticket_version, ..online };
+                    verdict =
+                        Verdict { ticket_id: offline.ticket_id, ticket_version: offline.ticket_version, ..online };
                 }
                 Err(e) => tracing::info!(error = %e, "online check failed; deciding offline"),
             }
@@ -146,7 +147,10 @@ impl Terminal {
                         health.last_contact_ms = Some(now_ms());
                         health.last_error = None;
                         if up.conflicts > 0 {
-                            tracing::warn!(conflicts = up.conflicts, "the server reported conflicts for uploaded admits");
+                            tracing::warn!(
+                                conflicts = up.conflicts,
+                                "the server reported conflicts for uploaded admits"
+                            );
                         }
                     }
                     Err(e) => health.last_error = Some(e.to_string()),

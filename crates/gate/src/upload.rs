@@ -29,7 +29,11 @@ pub async fn upload_pending(db: &LocalDb, client: &ServerClient) -> Result<Uploa
         let results = client.upload(&pending).await?;
         let in_order = results.len() == pending.len() && pending.iter().zip(&results).all(|(p, r)| p.seq == r.seq);
         if !in_order {
-            return Err(GateError::Protocol(format!("{} answers for {} scans, out of order", results.len(), pending.len())));
+            return Err(GateError::Protocol(format!(
+                "{} answers for {} scans, out of order",
+                results.len(),
+                pending.len()
+            )));
         }
         let marks: Vec<(i64, String, Option<i64>, Option<u32>)> = pending
             .iter()

@@ -11,9 +11,9 @@
 //! it is checked like a listed ticket whose entries are only those in this terminal's log, with
 //! its grade's entry allowance; the upload reconciles it.
 
+use crate::GateError;
 use crate::local::LocalDb;
 use crate::model::{LocalSession, Verdict};
-use crate::GateError;
 use admit_credential::{KeyRing, Payload, ProofPolicy, Rejection, Scanned, Verified, ticket_reference};
 use admit_domain::{DenyReason, EntryPolicy, ScanContext, SessionId, TicketAtGate, TicketStatus, decide_entry};
 

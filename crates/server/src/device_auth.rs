@@ -22,7 +22,12 @@ pub const DEVICE_TOKEN_PREFIX: &str = "admit_device_";
 pub struct DeviceUser(pub GateDevice);
 
 /// Enrols a terminal with a fresh random token; returns it with the token (shown once).
-pub async fn enrol_device(store: &dyn Store, gate: GateId, name: &str, now_ms: i64) -> StoreResult<(GateDevice, String)> {
+pub async fn enrol_device(
+    store: &dyn Store,
+    gate: GateId,
+    name: &str,
+    now_ms: i64,
+) -> StoreResult<(GateDevice, String)> {
     let mut bytes = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = format!("{DEVICE_TOKEN_PREFIX}{}", hex::encode(bytes));

@@ -201,7 +201,8 @@ pub fn conflicts(rows: &[impl Columns], admits: &[impl Columns]) -> StoreResult<
 /// Admits per bucket and gate: counted admits from `scans` (online when no device) and
 /// conflicts from `device_scans`. Bind: bucket, session, bucket, session (SQLite `?`; the
 /// PostgreSQL text numbers them).
-pub const ENTRIES_SQL: &str = "SELECT b, gate_id, SUM(online) AS online, SUM(uploaded) AS uploaded, SUM(conflicts) AS conflicts
+pub const ENTRIES_SQL: &str =
+    "SELECT b, gate_id, SUM(online) AS online, SUM(uploaded) AS uploaded, SUM(conflicts) AS conflicts
      FROM (SELECT (at / ?) AS b, gate_id,
                   CASE WHEN device_id IS NULL THEN 1 ELSE 0 END AS online,
                   CASE WHEN device_id IS NULL THEN 0 ELSE 1 END AS uploaded, 0 AS conflicts

@@ -194,8 +194,7 @@ impl Venue {
     /// Re-issues a ticket as the server does on a change: version + 1 in the store, so every
     /// earlier credential is revoked; returns the new credential with `holder`.
     pub async fn reissue(&self, ticket: &Bought, holder: HolderBinding) -> Credential {
-        let mut payload: Payload =
-            Credential::from_text(&ticket.credential).unwrap().payload_unverified().unwrap();
+        let mut payload: Payload = Credential::from_text(&ticket.credential).unwrap().payload_unverified().unwrap();
         payload.ticket_version += 1;
         payload.holder = holder;
         let credential = self.issuer().issue(payload.clone()).unwrap();
@@ -214,7 +213,8 @@ impl Venue {
     pub async fn terminal(&self, gate: usize, config: TerminalConfig) -> Terminal {
         let folder = self.dir.path().join(format!("terminal-{gate}-{}", rand::random::<u32>()));
         let db = LocalDb::open(&folder.join("gate.db")).await.unwrap();
-        let enrolment = admit_gate::enrol(&self.base, &self.staff_token, self.gates[gate].0, Some("test")).await.unwrap();
+        let enrolment =
+            admit_gate::enrol(&self.base, &self.staff_token, self.gates[gate].0, Some("test")).await.unwrap();
         db.save_enrolment(&enrolment).await.unwrap();
         let terminal = Terminal::open(db, config).await.unwrap();
         terminal.refresh().await.expect("first sync");
@@ -224,7 +224,8 @@ impl Venue {
     /// `GET /sessions/{id}/conflicts` as the organiser's staff.
     pub async fn conflicts(&self) -> Vec<Value> {
         let url = format!("{}/sessions/{}/conflicts", self.base, self.session.0);
-        let body: Value = self.client.get(url).bearer_auth(&self.staff_token).send().await.unwrap().json().await.unwrap();
+        let body: Value =
+            self.client.get(url).bearer_auth(&self.staff_token).send().await.unwrap().json().await.unwrap();
         body.as_array().unwrap_or_else(|| panic!("conflicts: {body}")).clone()
     }
 }

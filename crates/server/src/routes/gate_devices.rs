@@ -78,7 +78,8 @@ pub async fn enrol(
 ) -> Result<Response, ApiError> {
     let gate = GateId(input.gate_id);
     staff.require_organiser(state.places.gate(state.store.as_ref(), gate).await?.organiser_id)?;
-    let name = input.name.as_deref().map(str::trim).map(str::to_owned).unwrap_or_else(|| format!("Gate {gate} terminal"));
+    let name =
+        input.name.as_deref().map(str::trim).map(str::to_owned).unwrap_or_else(|| format!("Gate {gate} terminal"));
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::validation("The device name must be 1 to 100 characters."));
     }
@@ -235,7 +236,10 @@ pub async fn sync(
         gate_id: device.gate.id.0,
         venue_id: device.gate.venue_id.0,
         server_time: time(now),
-        keys: events.values().map(|e| VerificationKeyDto { key_id: e.key_id, public_key: hex::encode(e.public_key) }).collect(),
+        keys: events
+            .values()
+            .map(|e| VerificationKeyDto { key_id: e.key_id, public_key: hex::encode(e.public_key) })
+            .collect(),
         sessions: sessions
             .iter()
             .map(|s| {
@@ -249,7 +253,11 @@ pub async fn sync(
                     doors_at: time(s.doors_at_ms),
                     ends_at: time(s.ends_at_ms),
                     key_id: e.key_id,
-                    grades: e.grades.iter().map(|(code, max)| GradePolicyDto { code: code.clone(), max_entries: *max }).collect(),
+                    grades: e
+                        .grades
+                        .iter()
+                        .map(|(code, max)| GradePolicyDto { code: code.clone(), max_entries: *max })
+                        .collect(),
                     credential_policy: e.policy.into(),
                 }
             })

@@ -77,7 +77,11 @@ pub struct UploadAnswerDto {
 }
 
 /// The typed scan, or a readable reason why it is not acceptable from this terminal.
-async fn scan_of(state: &AppState, device: &admit_store::GateDevice, s: UploadScanInput) -> Result<UploadedScan, ApiError> {
+async fn scan_of(
+    state: &AppState,
+    device: &admit_store::GateDevice,
+    s: UploadScanInput,
+) -> Result<UploadedScan, ApiError> {
     let bad = |detail: String| ApiError::validation(format!("Scan {}: {detail}", s.seq));
     if s.gate_id != device.gate.id.0 {
         return Err(bad(format!("this device is enrolled at gate {}, not gate {}.", device.gate.id, s.gate_id)));

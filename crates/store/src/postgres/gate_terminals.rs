@@ -11,8 +11,8 @@ use crate::gate_rows::{self as rows, DEVICE_SELECT};
 use crate::model::Session;
 use crate::rules::CHECK_IN_SELECT;
 use crate::{
-    Conflict, EntryCount, GateDevice, GateDeviceId, GateVerdict, NewGateDevice, StoreError, StoreResult,
-    TicketChanges, TicketChangesQuery, UploadOutcome, UploadResult, UploadedScan,
+    Conflict, EntryCount, GateDevice, GateDeviceId, GateVerdict, NewGateDevice, StoreError, StoreResult, TicketChanges,
+    TicketChangesQuery, UploadOutcome, UploadResult, UploadedScan,
 };
 use admit_domain::{SessionId, VenueId};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
@@ -72,7 +72,8 @@ fn feed_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, query: &'a TicketChangesQ
 pub async fn ticket_changes(pool: &PgPool, query: &TicketChangesQuery) -> StoreResult<TicketChanges> {
     // The watermark first: every transaction below it had finished when we looked, so every
     // change stamped below it is visible to the reads that follow.
-    let xmin: String = sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").fetch_one(pool).await?;
+    let xmin: String =
+        sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").fetch_one(pool).await?;
     let watermark: u64 = xmin.parse().map_err(|_| crate::rows::corrupt(format!("xmin '{xmin}' is not a number")))?;
     if query.sessions.is_empty() {
         return Ok(TicketChanges { tickets: vec![], watermark, more: false, total: Some(0) });
@@ -112,11 +113,8 @@ pub async fn upload(
     if locked.is_none() {
         return Err(StoreError::NotFound("gate device"));
     }
-    let mut tickets: Vec<i64> = scans
-        .iter()
-        .filter(|s| s.verdict == GateVerdict::Admit)
-        .filter_map(|s| s.ticket_id.map(|t| t.0))
-        .collect();
+    let mut tickets: Vec<i64> =
+        scans.iter().filter(|s| s.verdict == GateVerdict::Admit).filter_map(|s| s.ticket_id.map(|t| t.0)).collect();
     tickets.sort_unstable();
     tickets.dedup();
     sqlx::query("SELECT id FROM tickets WHERE id = ANY($1) ORDER BY id FOR UPDATE")

@@ -20,8 +20,8 @@ mod shards;
 mod staff_places;
 mod waiting_room;
 
-use crate::model::*;
 use crate::gate_terminals::*;
+use crate::model::*;
 use crate::{SessionWindow, StaffPlaces, Store, StoreError, StoreResult};
 use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId, VenueId};
 use async_trait::async_trait;

@@ -6,8 +6,8 @@ use crate::gate_rows::{self as rows, DEVICE_SELECT};
 use crate::model::Session;
 use crate::rules::CHECK_IN_SELECT;
 use crate::{
-    Conflict, EntryCount, GateDevice, GateDeviceId, GateVerdict, NewGateDevice, StoreError, StoreResult,
-    TicketChanges, TicketChangesQuery, UploadOutcome, UploadResult, UploadedScan,
+    Conflict, EntryCount, GateDevice, GateDeviceId, GateVerdict, NewGateDevice, StoreError, StoreResult, TicketChanges,
+    TicketChangesQuery, UploadOutcome, UploadResult, UploadedScan,
 };
 use admit_domain::{DenyReason, SessionId, VenueId};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
@@ -121,13 +121,19 @@ pub async fn upload(
     Ok(results)
 }
 
-async fn reconcile(conn: &mut SqliteConnection, device: GateDeviceId, scan: &UploadedScan) -> StoreResult<UploadOutcome> {
+async fn reconcile(
+    conn: &mut SqliteConnection,
+    device: GateDeviceId,
+    scan: &UploadedScan,
+) -> StoreResult<UploadOutcome> {
     let GateVerdict::Admit = scan.verdict else {
         log_scan(conn, device, scan).await?;
         return Ok(UploadOutcome::Recorded);
     };
     let row = match scan.ticket_id {
-        Some(t) => sqlx::query(&format!("{CHECK_IN_SELECT} WHERE t.id = ?")).bind(t.0).fetch_optional(&mut *conn).await?,
+        Some(t) => {
+            sqlx::query(&format!("{CHECK_IN_SELECT} WHERE t.id = ?")).bind(t.0).fetch_optional(&mut *conn).await?
+        }
         None => None,
     };
     let used_before = match rows::reconcile_admit(row.as_ref(), scan)? {

@@ -17,8 +17,8 @@ mod orders;
 mod staff_places;
 mod waiting_room;
 
-use crate::model::*;
 use crate::gate_terminals::*;
+use crate::model::*;
 use crate::{SessionWindow, StaffPlaces, Store, StoreError, StoreResult};
 use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId, VenueId};
 use admit_sqlite_batch::{BatchConfig, BatchStats, Writer};

@@ -188,7 +188,10 @@ pub async fn two_offline_gates_admitting_one_single_entry_ticket_make_exactly_on
     let conflicts = store.conflicts(w.session()).await.unwrap();
     assert_eq!(conflicts.len(), 1, "{conflicts:?}");
     let c = &conflicts[0];
-    assert_eq!((c.ticket_id, c.reference.as_deref(), c.reason), (Some(ticket.id), Some(&*ticket.reference), DenyReason::AlreadyUsed));
+    assert_eq!(
+        (c.ticket_id, c.reference.as_deref(), c.reason),
+        (Some(ticket.id), Some(&*ticket.reference), DenyReason::AlreadyUsed)
+    );
     assert_eq!((c.uploaded.gate_id, c.uploaded.device_id, c.uploaded.at_ms), (w.gate(1), Some(south.id), DOORS + 5));
     assert_eq!((c.device_seq, c.received_at_ms, c.uploaded.device_name.as_deref()), (1, DOORS + 20, Some("South 1")));
     assert_eq!(c.counted.len(), 1);
@@ -239,8 +242,9 @@ pub async fn uploaded_admits_the_online_check_would_refuse_are_conflicts_with_it
 
 pub async fn uploaded_denials_are_recorded_and_a_multi_entry_ticket_counts_each_admit(store: Arc<dyn Store>) {
     let w = World::builder().build(&*store).await;
-    let ticket = pay(&*store, &hold_units(&*store, w.session(), w.ga.id, 1).await.unwrap(), T0).await.unwrap().tickets[0]
-        .clone();
+    let ticket = pay(&*store, &hold_units(&*store, w.session(), w.ga.id, 1).await.unwrap(), T0).await.unwrap().tickets
+        [0]
+    .clone();
     let device = enrol(&*store, w.gate(0), "North 1").await;
     let denied = UploadedScan {
         ticket_id: None,
