@@ -12,12 +12,14 @@ mod checkin;
 mod holds;
 mod idempotency;
 mod orders;
+mod phone;
 pub(crate) mod retry;
 pub mod scratch;
 mod shards;
 mod waiting_room;
 
 use crate::model::*;
+use crate::phone::*;
 use crate::{Store, StoreError, StoreResult};
 use admit_domain::{EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
 use async_trait::async_trait;
@@ -208,5 +210,38 @@ impl Store for PgStore {
             }
         }
         transaction!(self.pool, |conn| waiting_room::entry_for_update(conn, event, entry_id, now_ms).await?)
+    }
+
+    async fn create_login_link(&self, link: NewLoginLink) -> StoreResult<()> {
+        transaction!(self.pool, |conn| phone::create_login_link(conn, &link).await?)
+    }
+    async fn redeem_login_link(
+        &self,
+        token_hash: [u8; 32],
+        session_hash: [u8; 32],
+        now_ms: i64,
+    ) -> StoreResult<LoginRedemption> {
+        transaction!(self.pool, |conn| phone::redeem_login_link(conn, token_hash, session_hash, now_ms).await?)
+    }
+    async fn buyer_tickets(&self, session_hash: [u8; 32]) -> StoreResult<Option<Vec<TicketView>>> {
+        phone::buyer_tickets(&self.pool, session_hash).await
+    }
+    async fn buyer_ticket(&self, session_hash: [u8; 32], ticket: TicketId) -> StoreResult<TicketView> {
+        phone::buyer_ticket(&self.pool, session_hash, ticket).await
+    }
+    async fn ticket_view(&self, ticket: TicketId) -> StoreResult<TicketView> {
+        phone::ticket_view(&self.pool, ticket).await
+    }
+    async fn bind_device(&self, bind: BindDevice) -> StoreResult<BindOutcome> {
+        transaction!(self.pool, |conn| phone::bind_device(conn, &bind).await?)
+    }
+    async fn device_bindings(&self, ticket: TicketId) -> StoreResult<Vec<DeviceBindingLog>> {
+        phone::device_bindings(&self.pool, ticket).await
+    }
+    async fn inspect_ticket(&self, inspect: InspectTicket) -> StoreResult<Inspected> {
+        transaction!(self.pool, |conn| phone::inspect(conn, &inspect).await?)
+    }
+    async fn inspections(&self, ticket: TicketId) -> StoreResult<Vec<InspectionLog>> {
+        phone::inspections(&self.pool, ticket).await
     }
 }

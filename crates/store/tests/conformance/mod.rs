@@ -24,6 +24,7 @@ pub mod idempotency;
 pub mod model;
 pub mod orders;
 pub mod payments;
+pub mod phone;
 pub mod races;
 pub mod support;
 pub mod waiting_room;
@@ -111,6 +112,17 @@ macro_rules! conformance_tests {
                 joining_again_keeps_the_same_place,
                 turning_the_waiting_room_off_forgets_the_queue,
                 concurrent_joins_get_distinct_places,
+            }
+            phone {
+                a_login_link_grants_its_order_once,
+                an_expired_login_link_grants_nothing,
+                a_buyer_session_holds_every_order_it_opened_and_no_other,
+                the_ticket_view_names_event_venue_round_grade_and_quantity,
+                binding_a_device_re_issues_the_ticket_and_logs_it,
+                a_bound_ticket_moves_to_another_key_only_when_asked,
+                two_phones_binding_one_ticket_at_once_bind_it_once,
+                inspecting_consumes_an_entry_like_a_gate_and_is_logged,
+                an_inspection_outside_the_validity_window_uses_nothing,
             }
         );
     };
