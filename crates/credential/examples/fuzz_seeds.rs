@@ -1,11 +1,12 @@
 //! Writes the decoder fuzzer's seed corpus: genuine credentials (text and binary, with and
-//! without holder binding) and the classic ways to break one. Deterministic, so the committed
+//! without holder binding), genuine device presentations (Ed25519 and P-256), and the classic
+//! ways to break either. Deterministic, so the committed
 //! corpus can be regenerated exactly:
 //!
 //! `cargo run -p admit-credential --example fuzz_seeds -- crates/credential/fuzz/corpus/credential_decode`
 
-use admit_credential::fuzzing::seed_issuer;
-use admit_credential::{Credential, HolderBinding, Issuer, Payload};
+use admit_credential::fuzzing::{SEED_NOW, seed_device, seed_issuer, seed_p256_device};
+use admit_credential::{Credential, DeviceSigner, HolderBinding, Issuer, Payload, Presentation};
 use std::path::PathBuf;
 
 fn payload(holder: HolderBinding) -> Payload {
@@ -42,6 +43,19 @@ fn main() -> std::io::Result<()> {
     let other_key = other_key.expect("sign with another key");
     let text = |b: &[u8]| Credential::from_bytes(b.to_vec()).map(|c| c.to_text()).unwrap_or_default();
 
+    let now = u32::try_from(SEED_NOW).expect("the seed clock fits a counter");
+    let (handset, p256_handset) = (seed_device(), seed_p256_device());
+    let bound = sign(payload(handset.binding()));
+    let presented = handset.present(bound.clone(), now);
+    let p256_presented = p256_handset.present(sign(payload(p256_handset.binding())), now);
+    let stale = handset.present(bound.clone(), now - 3600);
+    let other_phone = DeviceSigner::ed25519_from_secret(&[0x6e; 32]).present(bound.clone(), now);
+    let unbound = handset.present(genuine.clone(), now);
+    let mut flipped_counter = presented.to_bytes();
+    let counter_at = flipped_counter.len() - 64 - 1;
+    flipped_counter[counter_at] ^= 0x01;
+    let presentation_text = |b: &[u8]| Presentation::from_bytes(b).map(|p| p.to_text()).unwrap_or_default();
+
     let seeds: Vec<(&str, Vec<u8>)> = vec![
         ("genuine.txt", genuine.to_text().into_bytes()),
         ("genuine.bin", genuine.as_bytes().to_vec()),
@@ -57,6 +71,15 @@ fn main() -> std::io::Result<()> {
         ("bad_base45.txt", b"ADM1:::::~~~~".to_vec()),
         ("empty", Vec::new()),
         ("not_utf8.bin", vec![0xff, 0xfe, 0x00, 0x41, 0x44, 0x4d]),
+        ("presentation.txt", presented.to_text().into_bytes()),
+        ("presentation.bin", presented.to_bytes()),
+        ("presentation_p256.txt", p256_presented.to_text().into_bytes()),
+        ("presentation_stale.txt", stale.to_text().into_bytes()),
+        ("presentation_other_device.txt", other_phone.to_text().into_bytes()),
+        ("presentation_unbound.txt", unbound.to_text().into_bytes()),
+        ("presentation_flipped_counter.txt", presentation_text(&flipped_counter).into_bytes()),
+        ("presentation_version2.txt", presented.to_text().replacen("ADP1:", "ADP2:", 1).into_bytes()),
+        ("presentation_truncated.txt", presented.to_text().as_bytes()[..60].to_vec()),
     ];
     for (name, bytes) in &seeds {
         std::fs::write(dir.join(name), bytes)?;

@@ -5,20 +5,30 @@
 //! only public keys ([`KeyRing`]): they can verify but never mint. The text form
 //! (`ADM1:` + base45) fits QR alphanumeric mode ([`qr`]).
 //!
+//! A device-bound credential names the phone's public key ([`DeviceKey`]); the phone then shows
+//! a [`Presentation`] (`ADP1:` + base45): the credential plus its own signature over
+//! [`device_proof_message`] (ticket, version, and its clock in seconds), refreshed every few
+//! seconds. [`Scanned::parse`] reads either form and [`KeyRing::verify_scanned`] checks both
+//! signatures and the proof's freshness ([`ProofPolicy`]) against a clock the caller passes in.
+//!
 //! Every refusal carries a stable machine code ([`Rejection::code`]). This crate only answers
-//! "is this a genuine credential and what does it say"; entry rules (revocation, validity
-//! window, session, replay, device proof) belong to the gate layer.
+//! "is this a genuine credential, shown by its holder, and what does it say"; entry rules
+//! (revocation, validity window, session, replay) belong to the gate layer.
 //!
 //! Pure code: no IO, no async, no clocks.
 
 mod credential;
 mod crockford;
+mod device;
+mod device_signer;
 pub mod fuzzing;
 mod holder;
 mod inspection;
 pub mod payload;
+mod presentation;
 pub mod qr;
 mod rejection;
+mod scanned;
 mod signing;
 mod text;
 mod verification;
@@ -28,10 +38,17 @@ mod wire;
 mod testing;
 
 pub use credential::{Credential, MAX_CREDENTIAL_LEN};
+pub use device::{
+    DEVICE_PROOF_CONTEXT, DEVICE_PROOF_MESSAGE_LEN, DEVICE_SIGNATURE_LEN, DeviceAlgorithm, DeviceKey, InvalidDeviceKey,
+    UnknownAlgorithm, device_proof_message,
+};
+pub use device_signer::DeviceSigner;
 pub use holder::{HolderBinding, phone_hash};
 pub use inspection::{inspection_password, inspection_password_matches, parse_ticket_reference, ticket_reference};
 pub use payload::{EncodeError, Payload};
+pub use presentation::{MAX_PRESENTATION_LEN, PRESENTATION_PREFIX, Presentation};
 pub use rejection::Rejection;
+pub use scanned::{ProofPolicy, Scanned, Verified};
 pub use signing::Issuer;
 pub use text::TEXT_PREFIX;
 pub use verification::{InvalidPublicKey, KeyRing};

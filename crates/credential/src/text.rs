@@ -10,7 +10,12 @@ use crate::{Credential, Rejection};
 pub const TEXT_PREFIX: &str = "ADM1:";
 
 /// Longest base45 body worth decoding (3 characters per 2 bytes).
-const MAX_BODY_LEN: usize = MAX_CREDENTIAL_LEN.div_ceil(2) * 3;
+const MAX_BODY_LEN: usize = max_body_len(MAX_CREDENTIAL_LEN);
+
+/// Longest base45 text of `max_bytes` bytes.
+pub(crate) const fn max_body_len(max_bytes: usize) -> usize {
+    max_bytes.div_ceil(2) * 3
+}
 
 impl Credential {
     /// `ADM1:` + base45 of the credential bytes, ready for an alphanumeric-mode QR code.
@@ -26,25 +31,32 @@ impl Credential {
         let text = text.trim();
         let body = match text.strip_prefix(TEXT_PREFIX) {
             Some(body) => body,
-            None if names_another_version(text) => return Err(Rejection::UnsupportedVersion),
+            None if names_another_version(text, "ADM") => return Err(Rejection::UnsupportedVersion),
             None => return Err(Rejection::Malformed),
         };
-        if body.len() > MAX_BODY_LEN {
-            return Err(Rejection::Malformed);
-        }
-        let bytes = base45::decode(body).map_err(|_| Rejection::Malformed)?;
-        // base45 has a few spellings per byte string (e.g. an over-long final pair);
-        // accept only the one we write so every credential has exactly one text form.
-        if base45::encode(&bytes) != body {
-            return Err(Rejection::Malformed);
-        }
-        Credential::from_bytes(bytes)
+        Credential::from_bytes(decode_body(body, MAX_BODY_LEN)?)
     }
 }
 
-/// True for `ADM<digits>:` prefixes other than ours: a credential from another format version.
-fn names_another_version(text: &str) -> bool {
-    let Some(rest) = text.strip_prefix("ADM") else {
+/// Decodes the base45 after a text prefix, refusing bodies longer than `max_len` characters
+/// before decoding, and any spelling other than the canonical one.
+pub(crate) fn decode_body(body: &str, max_len: usize) -> Result<Vec<u8>, Rejection> {
+    if body.len() > max_len {
+        return Err(Rejection::Malformed);
+    }
+    let bytes = base45::decode(body).map_err(|_| Rejection::Malformed)?;
+    // base45 has a few spellings per byte string (e.g. an over-long final pair);
+    // accept only the one we write so every byte string has exactly one text form.
+    if base45::encode(&bytes) != body {
+        return Err(Rejection::Malformed);
+    }
+    Ok(bytes)
+}
+
+/// True for `<family><digits>:` prefixes other than ours (family `ADM` or `ADP`): a code from
+/// another format version.
+pub(crate) fn names_another_version(text: &str, family: &str) -> bool {
+    let Some(rest) = text.strip_prefix(family) else {
         return false;
     };
     let Some((digits, _)) = rest.split_once(':') else {

@@ -1,4 +1,4 @@
-//! Byte-level reading and writing helpers for the payload codec.
+//! Byte-level reading and writing helpers for the payload and presentation codecs.
 //!
 //! The reader fails with [`Rejection::Malformed`] on any short read, so the decoder above it
 //! can never index out of bounds, whatever bytes a scanner sends.
@@ -49,6 +49,10 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn u8(&mut self) -> Result<u8, Rejection> {
         Ok(self.array::<1>()?[0])
+    }
+
+    pub(crate) fn u16(&mut self) -> Result<u16, Rejection> {
+        self.array().map(u16::from_be_bytes)
     }
 
     pub(crate) fn u32(&mut self) -> Result<u32, Rejection> {

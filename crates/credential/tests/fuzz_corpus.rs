@@ -1,6 +1,6 @@
 //! Replays the decoder fuzzer's seed corpus (crates/credential/fuzz/corpus/credential_decode)
 //! through the same harness the fuzz target runs: nothing panics, and the seeds with a known
-//! meaning get exactly that verdict.
+//! meaning (static credentials and device presentations) get exactly that verdict.
 
 use admit_credential::fuzzing::{Outcome, check_decoder};
 use std::path::Path;
@@ -22,7 +22,7 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
 #[test]
 fn every_seed_of_the_fuzz_corpus_decodes_without_panicking() {
     let seeds = corpus();
-    assert!(seeds.len() >= 14, "the seed corpus is missing files: {}", seeds.len());
+    assert!(seeds.len() >= 23, "the seed corpus is missing files: {}", seeds.len());
     for (name, bytes) in &seeds {
         let outcome = std::panic::catch_unwind(|| check_decoder(bytes));
         assert!(outcome.is_ok(), "seed {name} panicked the decoder");
@@ -35,9 +35,19 @@ fn seeds_with_a_known_meaning_get_their_verdict() {
         let (_, bytes) = corpus().into_iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("seed {name}"));
         check_decoder(&bytes)
     };
-    for genuine in ["genuine.txt", "device_bound.txt", "phone_bound.txt", "long_seat_reserved.txt"] {
-        assert!(matches!(verdict(genuine), Outcome::Verified(_)), "{genuine}");
+    for genuine in ["genuine.txt", "phone_bound.txt", "long_seat_reserved.txt"] {
+        assert!(matches!(verdict(genuine), Outcome::Verified(v) if !v.device_proof), "{genuine}");
     }
+    for presented in ["presentation.txt", "presentation_p256.txt"] {
+        assert!(matches!(verdict(presented), Outcome::Verified(v) if v.device_proof), "{presented}");
+    }
+    assert_eq!(verdict("device_bound.txt"), Outcome::Refused("device_proof_missing"));
+    assert_eq!(verdict("presentation_stale.txt"), Outcome::Refused("stale_proof"));
+    assert_eq!(verdict("presentation_other_device.txt"), Outcome::Refused("bad_device_signature"));
+    assert_eq!(verdict("presentation_flipped_counter.txt"), Outcome::Refused("bad_device_signature"));
+    assert_eq!(verdict("presentation_unbound.txt"), Outcome::Refused("malformed"));
+    assert_eq!(verdict("presentation_version2.txt"), Outcome::Refused("unsupported_version"));
+    assert_eq!(verdict("presentation_truncated.txt"), Outcome::Refused("malformed"));
     assert_eq!(verdict("flipped_signature.txt"), Outcome::Refused("bad_signature"));
     assert_eq!(verdict("unknown_key.txt"), Outcome::Refused("unknown_key"));
     assert_eq!(verdict("wrong_prefix.txt"), Outcome::Refused("unsupported_version"));

@@ -42,10 +42,16 @@ pub enum DenyReason {
     AlreadyUsed,
     #[error("the ticket is bound to a phone but no device proof was presented")]
     DeviceProofMissing,
+    #[error("the phone's signature does not match the phone this ticket is bound to")]
+    BadDeviceSignature,
+    #[error("the phone's code is too old (or its clock is wrong): refresh the ticket page")]
+    StaleProof,
+    #[error("this event does not accept printed or static tickets: show the ticket on your phone")]
+    StaticNotAccepted,
 }
 
 impl DenyReason {
-    pub const ALL: [DenyReason; 12] = [
+    pub const ALL: [DenyReason; 15] = [
         DenyReason::Malformed,
         DenyReason::UnsupportedVersion,
         DenyReason::UnknownKey,
@@ -58,6 +64,9 @@ impl DenyReason {
         DenyReason::Expired,
         DenyReason::AlreadyUsed,
         DenyReason::DeviceProofMissing,
+        DenyReason::BadDeviceSignature,
+        DenyReason::StaleProof,
+        DenyReason::StaticNotAccepted,
     ];
 
     /// The stable machine code, e.g. `already_used`.
@@ -75,6 +84,9 @@ impl DenyReason {
             DenyReason::Expired => "expired",
             DenyReason::AlreadyUsed => "already_used",
             DenyReason::DeviceProofMissing => "device_proof_missing",
+            DenyReason::BadDeviceSignature => "bad_device_signature",
+            DenyReason::StaleProof => "stale_proof",
+            DenyReason::StaticNotAccepted => "static_not_accepted",
         }
     }
 

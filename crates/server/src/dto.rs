@@ -371,7 +371,8 @@ pub struct ScanVerdict {
     pub verdict: String,
     /// Machine reason code on deny: bad_signature, unknown_key, revoked_version, wrong_session,
     /// already_used, expired, not_yet_valid, canceled, unknown_ticket, malformed,
-    /// unsupported_version, device_proof_missing.
+    /// unsupported_version, device_proof_missing, bad_device_signature, stale_proof,
+    /// static_not_accepted.
     pub reason: Option<String>,
     pub message: String,
     pub ticket: Option<ScannedTicket>,

@@ -100,6 +100,9 @@ fn rejection_reason(r: Rejection) -> DenyReason {
         Rejection::UnsupportedVersion => DenyReason::UnsupportedVersion,
         Rejection::UnknownKey => DenyReason::UnknownKey,
         Rejection::BadSignature => DenyReason::BadSignature,
+        Rejection::DeviceProofMissing => DenyReason::DeviceProofMissing,
+        Rejection::BadDeviceSignature => DenyReason::BadDeviceSignature,
+        Rejection::StaleProof => DenyReason::StaleProof,
     }
 }
 

@@ -1,0 +1,123 @@
+//! Whatever a gate scanned, and the one verification every gate path runs on it.
+//!
+//! A scanned line is either a static credential (`ADM1:`, printed tickets and old phones) or a
+//! dynamic presentation (`ADP1:`, a device-bound phone). [`KeyRing::verify_scanned`] checks
+//! the issuer's signature, then the holder binding: a device-bound credential must come with a
+//! fresh device signature, and a presentation must be over a device-bound credential.
+//! Entry rules (revocation, session, validity window, entries left) stay with the gate layer.
+
+use crate::device::device_proof_message;
+use crate::presentation::PRESENTATION_PREFIX;
+use crate::text::names_another_version;
+use crate::{Credential, DeviceKey, KeyRing, Payload, Presentation, Rejection};
+
+/// A decoded, not yet verified scan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scanned {
+    /// `ADM1:` text: a credential without a device proof.
+    Static(Credential),
+    /// `ADP1:` text: a credential with a device proof.
+    Presented(Presentation),
+}
+
+impl Scanned {
+    /// Reads one scanned line (surrounding whitespace trimmed). `ADM<n>:` / `ADP<n>:` of a
+    /// version this build does not know is [`Rejection::UnsupportedVersion`]; anything else
+    /// unreadable is [`Rejection::Malformed`].
+    pub fn parse(text: &str) -> Result<Scanned, Rejection> {
+        let text = text.trim();
+        if text.starts_with(PRESENTATION_PREFIX) || names_another_version(text, "ADP") {
+            Presentation::from_text(text).map(Scanned::Presented)
+        } else {
+            Credential::from_text(text).map(Scanned::Static)
+        }
+    }
+
+    /// The credential inside, e.g. to find its key ID before the key ring is complete.
+    pub fn credential(&self) -> &Credential {
+        match self {
+            Scanned::Static(credential) => credential,
+            Scanned::Presented(presentation) => &presentation.credential,
+        }
+    }
+}
+
+/// How fresh a device proof must be, in seconds either side of the gate's clock.
+///
+/// `max_age_s` bounds how long a screenshot of the QR code stays usable; `max_future_s`
+/// tolerates phones whose clocks run ahead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProofPolicy {
+    pub max_age_s: u32,
+    pub max_future_s: u32,
+}
+
+impl ProofPolicy {
+    /// The same tolerance both ways, as the per-event `proof_window_seconds` sets it.
+    pub fn symmetric(window_s: u32) -> ProofPolicy {
+        ProofPolicy { max_age_s: window_s, max_future_s: window_s }
+    }
+
+    /// Whether a proof signed at device time `counter` is acceptable at gate time `now_s`.
+    pub fn is_fresh(&self, counter: u32, now_s: i64) -> bool {
+        let counter = i64::from(counter);
+        now_s.saturating_sub(i64::from(self.max_age_s)) <= counter
+            && counter <= now_s.saturating_add(i64::from(self.max_future_s))
+    }
+}
+
+/// 30 seconds either way.
+impl Default for ProofPolicy {
+    fn default() -> Self {
+        ProofPolicy::symmetric(30)
+    }
+}
+
+/// A scan whose signatures all checked out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub payload: Payload,
+    /// True when a fresh device signature by the bound key was checked.
+    pub device_proof: bool,
+}
+
+impl KeyRing {
+    /// Verifies a scan at gate time `now_s` (unix seconds):
+    /// - the issuer signature over the exact credential bytes ([`KeyRing::verify`]);
+    /// - a static credential that names a device key → [`Rejection::DeviceProofMissing`]
+    ///   (never treated as static);
+    /// - a presentation over a credential that is not device bound → [`Rejection::Malformed`];
+    /// - a device signature that is not the bound key's over (ticket, version, counter) →
+    ///   [`Rejection::BadDeviceSignature`];
+    /// - a genuine proof whose counter is outside `[now − max_age, now + max_future]` →
+    ///   [`Rejection::StaleProof`].
+    pub fn verify_scanned(&self, scanned: &Scanned, now_s: i64, policy: &ProofPolicy) -> Result<Verified, Rejection> {
+        match scanned {
+            Scanned::Static(credential) => {
+                let payload = self.verify(credential)?;
+                if payload.holder.requires_device_proof() {
+                    return Err(Rejection::DeviceProofMissing);
+                }
+                Ok(Verified { payload, device_proof: false })
+            }
+            Scanned::Presented(presentation) => {
+                let payload = self.verify(&presentation.credential)?;
+                let device_key = DeviceKey::from_binding(&payload.holder).ok_or(Rejection::Malformed)??;
+                let message = device_proof_message(payload.ticket_id, payload.ticket_version, presentation.counter);
+                device_key.verify(&message, &presentation.device_signature)?;
+                if !policy.is_fresh(presentation.counter, now_s) {
+                    return Err(Rejection::StaleProof);
+                }
+                Ok(Verified { payload, device_proof: true })
+            }
+        }
+    }
+
+    /// [`Scanned::parse`] then [`KeyRing::verify_scanned`]: what a gate does with a line.
+    pub fn verify_scanned_text(&self, text: &str, now_s: i64, policy: &ProofPolicy) -> Result<Verified, Rejection> {
+        self.verify_scanned(&Scanned::parse(text)?, now_s, policy)
+    }
+}
+
+#[cfg(test)]
+mod tests;
