@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod auth;
+pub mod buyer;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -14,6 +15,7 @@ pub mod ratelimit;
 mod routes;
 pub mod service;
 pub mod state;
+mod web;
 mod workers;
 
 pub use routes::ApiDoc;
@@ -33,7 +35,8 @@ use tower_http::trace::TraceLayer;
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = routes::api().split_for_parts();
     let openapi = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
-    api.route("/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
+    api.merge(web::router())
+        .route("/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
         .route("/problems", get(problems))
         .route("/health", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "Not found", "No such resource.") })
