@@ -242,6 +242,7 @@ Admit demo is running ({state} data in {data}).
   Events         {base}/events
   OpenAPI        {base}/openapi.json
   Problem types  {base}/problems
+  Gate page      {base}/gate   (staff phones and tablets: sign in with the gate token below)
 
   Staff tokens (shown once; only their hashes are stored):
     admin  {admin}

@@ -5,6 +5,7 @@
 //! unix milliseconds; nothing here reads a clock.
 
 pub mod checkin;
+pub mod credential_policy;
 pub mod event;
 pub mod hold;
 pub mod ids;
@@ -15,6 +16,7 @@ pub mod seating;
 pub mod waiting_room;
 
 pub use checkin::{DenyReason, EntryPolicy, ScanContext, TicketAtGate, decide_entry};
+pub use credential_policy::{CredentialPolicy, InvalidCredentialPolicy};
 pub use event::{EventKind, SeatingMode};
 pub use hold::{HoldItem, HoldState, MAX_TICKETS_PER_HOLD};
 pub use ids::*;

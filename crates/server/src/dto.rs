@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use crate::routes::CredentialPolicyDto;
+
 pub fn time(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
@@ -117,6 +119,8 @@ pub struct EventDetailDto {
     pub event: EventSummary,
     pub grades: Vec<GradeDto>,
     pub sessions: Vec<SessionDto>,
+    /// What the gates accept for this event and how often phones refresh their code.
+    pub credential_policy: CredentialPolicyDto,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -355,7 +359,8 @@ impl From<&store::ManifestRow> for ManifestRowDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScanInput {
-    /// The credential text as scanned (the QR content).
+    /// The code as scanned (the QR content): a static credential (`ADM1:…`) or a phone's
+    /// device-bound presentation (`ADP1:…`).
     pub credential: String,
     pub gate_id: i64,
     /// The session this gate is admitting for.

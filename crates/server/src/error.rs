@@ -181,5 +181,6 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
         "The device proof is not that key's signature over the ticket, version and counter (422).",
     ),
     ("device-proof-stale", "The device proof's counter is outside the event's proof window (422)."),
+    ("static-not-accepted", "The event admits only the phone's live code, not a printed/static ticket (409)."),
     ("internal", "Something failed on the server; nothing was changed (500)."),
 ];

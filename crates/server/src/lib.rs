@@ -35,7 +35,8 @@ use tower_http::trace::TraceLayer;
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = routes::api().split_for_parts();
     let openapi = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
-    api.merge(web::router())
+    api.merge(routes::gate_page::routes())
+        .merge(web::router())
         .route("/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
         .route("/problems", get(problems))
         .route("/health", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))

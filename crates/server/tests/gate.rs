@@ -1,10 +1,12 @@
 //! The online gate check: only the organiser's staff may scan, only at the session's venue;
 //! forged, tampered and unreadable codes are denied with stable reasons; a ticket admits at
-//! most as many entries as its policy allows, even when gates race.
+//! most as many entries as its policy allows, even when gates race; a phone-bound ticket
+//! admits only with a fresh proof from its own phone, and static codes only where the
+//! organiser accepts them.
 
 mod support;
 
-use admit_credential::{Credential, HolderBinding, Issuer, Payload};
+use admit_credential::{Credential, DeviceAlgorithm, DeviceSigner, HolderBinding, Issuer, Payload};
 use admit_domain::{Currency, EntryPolicy, EventKind, SeatingMode};
 use admit_store::{EventKeys, NewEvent, NewGrade, NewSession};
 use reqwest::StatusCode;
@@ -294,4 +296,159 @@ async fn event_signed_by(app: &TestApp, issuer: &Issuer) -> NewEvent {
             inspection_key: [7; 32],
         },
     }
+}
+
+/// The concert's signer, as the server holds it.
+fn concert_issuer(app: &TestApp) -> Issuer {
+    Issuer::from_secret(app.concert.keys.key_id, &app.concert.keys.signing_secret)
+}
+
+/// A VIP ticket bought for tonight, its credential re-issued bound to `device` (what binding
+/// a phone does on the server) with the event's own key.
+async fn vip_ticket_bound_to(app: &TestApp, device: &DeviceSigner) -> Credential {
+    let sold = Credential::from_text(&vip_ticket(app).await).unwrap();
+    let payload = sold.payload_unverified().unwrap();
+    concert_issuer(app).issue(Payload { holder: device.binding(), ..payload }).unwrap()
+}
+
+/// The test's clock in unix seconds: a phone whose clock is right signs with this.
+fn now_s() -> u32 {
+    u32::try_from(support::fixtures::now_ms() / 1000).unwrap()
+}
+
+/// `PUT /events/{id}/credential-policy` as the organiser's administrator.
+async fn set_credential_policy(app: &TestApp, policy: Value) {
+    let path = app.url(&format!("/events/{}/credential-policy", app.concert.event.0));
+    let resp = app.client.put(path).bearer_auth(&app.organiser.admin_token).json(&policy).send().await.unwrap();
+    json_body(resp, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn a_device_bound_presentation_is_admitted_once() {
+    let app = TestApp::spawn().await;
+    let (gate, s1) = (app.hall_gates[0], app.concert.sessions[0]);
+    let phone = DeviceSigner::generate(DeviceAlgorithm::Ed25519);
+    let credential = vip_ticket_bound_to(&app, &phone).await;
+
+    let first = phone.present(credential.clone(), now_s()).to_text();
+    let verdict = app.scan_verdict(&first, gate, s1).await;
+    let again = phone.present(credential, now_s() + 1).to_text();
+
+    admitted(&verdict, 1, 1);
+    assert_eq!(verdict["ticket"]["grade"], "VIP");
+    denied(&app.scan_verdict(&again, gate, s1).await, "already_used");
+}
+
+#[tokio::test]
+async fn a_p256_phone_presentation_is_admitted_like_an_ed25519_one() {
+    let app = TestApp::spawn().await;
+    let phone = DeviceSigner::generate(DeviceAlgorithm::P256);
+    let credential = vip_ticket_bound_to(&app, &phone).await;
+
+    let presentation = phone.present(credential, now_s()).to_text();
+
+    admitted(&app.scan_verdict(&presentation, app.hall_gates[0], app.concert.sessions[0]).await, 1, 1);
+}
+
+#[tokio::test]
+async fn a_replayed_presentation_older_than_the_window_is_denied_and_the_ticket_stays_unused() {
+    let app = TestApp::spawn().await;
+    let (gate, s1) = (app.hall_gates[0], app.concert.sessions[0]);
+    let phone = DeviceSigner::generate(DeviceAlgorithm::Ed25519);
+    let credential = vip_ticket_bound_to(&app, &phone).await;
+
+    let screenshot = phone.present(credential.clone(), now_s() - 45).to_text();
+    let verdict = app.scan_verdict(&screenshot, gate, s1).await;
+    let from_the_future = phone.present(credential.clone(), now_s() + 45).to_text();
+
+    denied(&verdict, "stale_proof");
+    assert_eq!(verdict["ticket"]["grade"], "VIP", "the ticket is genuine, only its proof is old: {verdict}");
+    denied(&app.scan_verdict(&from_the_future, gate, s1).await, "stale_proof");
+    admitted(&app.scan_verdict(&phone.present(credential, now_s()).to_text(), gate, s1).await, 1, 1);
+}
+
+#[tokio::test]
+async fn the_events_proof_window_decides_how_old_a_proof_may_be() {
+    let app = TestApp::spawn().await;
+    let (gate, s1) = (app.hall_gates[0], app.concert.sessions[0]);
+    let phone = DeviceSigner::generate(DeviceAlgorithm::Ed25519);
+    let credential = vip_ticket_bound_to(&app, &phone).await;
+    let twenty_seconds_old = phone.present(credential, now_s() - 20).to_text();
+
+    set_credential_policy(&app, json!({ "static_accepted": true, "rotation_seconds": 5, "proof_window_seconds": 10 }))
+        .await;
+    let strict = app.scan_verdict(&twenty_seconds_old, gate, s1).await;
+    set_credential_policy(&app, json!({ "static_accepted": true, "rotation_seconds": 10, "proof_window_seconds": 60 }))
+        .await;
+    let relaxed = app.scan_verdict(&twenty_seconds_old, gate, s1).await;
+
+    denied(&strict, "stale_proof");
+    admitted(&relaxed, 1, 1);
+}
+
+#[tokio::test]
+async fn a_presentation_signed_by_another_device_key_is_denied() {
+    let app = TestApp::spawn().await;
+    let (gate, s1) = (app.hall_gates[0], app.concert.sessions[0]);
+    let phone = DeviceSigner::generate(DeviceAlgorithm::Ed25519);
+    let credential = vip_ticket_bound_to(&app, &phone).await;
+    let other_phone = DeviceSigner::generate(DeviceAlgorithm::Ed25519);
+
+    let copied = other_phone.present(credential.clone(), now_s()).to_text();
+
+    denied(&app.scan_verdict(&copied, gate, s1).await, "bad_device_signature");
+    admitted(&app.scan_verdict(&phone.present(credential, now_s()).to_text(), gate, s1).await, 1, 1);
+}
+
+#[tokio::test]
+async fn a_bound_credential_shown_statically_is_denied() {
+    let app = TestApp::spawn().await;
+    let (gate, s1) = (app.hall_gates[0], app.concert.sessions[0]);
+    let phone = DeviceSigner::generate(DeviceAlgorithm::P256);
+    let credential = vip_ticket_bound_to(&app, &phone).await;
+
+    let verdict = app.scan_verdict(&credential.to_text(), gate, s1).await;
+
+    denied(&verdict, "device_proof_missing");
+    assert_eq!(verdict["ticket"]["grade"], "VIP");
+    admitted(&app.scan_verdict(&phone.present(credential, now_s()).to_text(), gate, s1).await, 1, 1);
+}
+
+#[tokio::test]
+async fn a_static_credential_is_refused_when_the_organiser_turned_static_off() {
+    let app = TestApp::spawn().await;
+    let (gate, s1) = (app.hall_gates[0], app.concert.sessions[0]);
+    let printed = vip_ticket(&app).await;
+    let phone = DeviceSigner::generate(DeviceAlgorithm::Ed25519);
+    let bound = vip_ticket_bound_to(&app, &phone).await;
+
+    set_credential_policy(
+        &app,
+        json!({ "static_accepted": false, "rotation_seconds": 10, "proof_window_seconds": 30 }),
+    )
+    .await;
+    let refused = app.scan_verdict(&printed, gate, s1).await;
+    let on_the_phone = app.scan_verdict(&phone.present(bound, now_s()).to_text(), gate, s1).await;
+    set_credential_policy(&app, json!({ "static_accepted": true, "rotation_seconds": 10, "proof_window_seconds": 30 }))
+        .await;
+    let accepted_again = app.scan_verdict(&printed, gate, s1).await;
+
+    denied(&refused, "static_not_accepted");
+    admitted(&on_the_phone, 1, 1);
+    admitted(&accepted_again, 1, 1);
+}
+
+#[tokio::test]
+async fn unreadable_presentations_and_presentations_of_unbound_credentials_are_malformed() {
+    let app = TestApp::spawn().await;
+    let (gate, s1) = (app.hall_gates[0], app.concert.sessions[0]);
+    let printed = Credential::from_text(&vip_ticket(&app).await).unwrap();
+    let phone = DeviceSigner::generate(DeviceAlgorithm::Ed25519);
+
+    let dressed_up = phone.present(printed.clone(), now_s()).to_text();
+
+    denied(&app.scan_verdict(&dressed_up, gate, s1).await, "malformed");
+    denied(&app.scan_verdict("ADP1:!!!!", gate, s1).await, "malformed");
+    denied(&app.scan_verdict("ADP9:ABCDEF", gate, s1).await, "unsupported_version");
+    admitted(&app.scan_verdict(&printed.to_text(), gate, s1).await, 1, 1);
 }

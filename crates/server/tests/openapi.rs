@@ -23,6 +23,8 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/orders/{order_id}/tickets/{ticket_id}/qr.png", &["get"]),
     ("/gate/scans", &["post"]),
     ("/sessions/{session_id}/manifest", &["get"]),
+    ("/gate/places", &["get"]),
+    ("/events/{event_id}/credential-policy", &["put"]),
 ];
 
 /// Every problem type these tests expect somewhere.

@@ -343,3 +343,25 @@ async fn the_phone_pages_and_their_assets_are_served_with_their_types() {
     assert_eq!((manifest["start_url"].as_str(), manifest["scope"].as_str()), (Some("/my/tickets"), Some("/my/")));
     html(phone.get("/my/assets/nope.js").await, StatusCode::NOT_FOUND).await;
 }
+
+#[tokio::test]
+async fn when_the_organiser_refuses_printed_tickets_the_static_ticket_is_refused_readably() {
+    let app = TestApp::spawn().await;
+    let order = order(&app, false, 1).await;
+    let phone = phone_for(&app, &order).await;
+    let id = first_ticket_id(&order);
+    let policy = json!({ "static_accepted": false, "rotation_seconds": 5, "proof_window_seconds": 20 });
+    let path = format!("/events/{}/credential-policy", app.concert.event.0);
+    let set =
+        app.client.put(app.url(&path)).bearer_auth(&app.organiser.admin_token).json(&policy).send().await.unwrap();
+    json_body(set, StatusCode::OK).await;
+
+    let print = html(phone.get(&format!("/my/tickets/{id}/print")).await, StatusCode::FORBIDDEN).await;
+    let order_id = order["id"].as_str().unwrap();
+    let png = app.get(&format!("/orders/{order_id}/tickets/{id}/qr.png")).await;
+    let ticket = ticket_json(&phone, &id).await;
+
+    assert!(print.contains("not accepted") && !print.contains("data-payload"), "{print}");
+    problem(png, StatusCode::CONFLICT, "static-not-accepted").await;
+    assert_eq!(ticket["credential_policy"], policy, "the phone learns the rotation and the window");
+}

@@ -223,3 +223,12 @@ pub fn stored_response(r: &impl Columns) -> StoreResult<Option<StoredResponse>> 
         body: r.bytes_col("body")?,
     }))
 }
+
+/// `static_accepted, rotation_seconds, proof_window_seconds` of an event.
+pub fn credential_policy(r: &impl Columns) -> StoreResult<admit_domain::CredentialPolicy> {
+    Ok(admit_domain::CredentialPolicy {
+        static_accepted: r.bool_col("static_accepted")?,
+        rotation_seconds: u32_at(r, "rotation_seconds")?,
+        proof_window_seconds: u32_at(r, "proof_window_seconds")?,
+    })
+}

@@ -16,14 +16,16 @@ mod queue;
 mod rows;
 mod rules;
 pub mod sqlite;
+mod staff_places;
 
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use phone::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use staff_places::{SessionAtVenue, SessionWindow, StaffPlaces};
 
-use admit_domain::{EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
+use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
 use async_trait::async_trait;
 
 #[async_trait]
@@ -114,6 +116,19 @@ pub trait Store: Send + Sync + 'static {
     /// Where a queued buyer stands now. Draws early arrivals when the sale has opened, and
     /// records the moment a buyer is first seen admitted.
     async fn queue_entry(&self, event: EventId, entry_id: &str, now_ms: i64) -> StoreResult<QueueEntry>;
+
+    // --- credential policy (per event) -------------------------------------------------------
+    /// Whether static credentials admit, the phone's QR rotation and the device-proof window;
+    /// the defaults until the organiser changes them. `NotFound("event")` for an unknown event.
+    async fn credential_policy(&self, event: EventId) -> StoreResult<CredentialPolicy>;
+    /// Replaces the event's credential policy. `Invalid` when it breaks
+    /// [`CredentialPolicy::validate`]; `NotFound("event")` for an unknown event.
+    async fn set_credential_policy(&self, event: EventId, policy: CredentialPolicy) -> StoreResult<()>;
+
+    // --- gate page: what staff choose from ---------------------------------------------------
+    /// The organiser's venues with their gates, and the organiser's sessions in `window`
+    /// (soonest first) with their event's name and venue. Only this organiser's (invariant 7).
+    async fn staff_places(&self, organiser: OrganiserId, window: SessionWindow) -> StoreResult<StaffPlaces>;
 
     // --- the buyer's phone: login links, buyer sessions, device binding, inspection --------------
     /// Stores a one-time login link for an order (by the hash of its token).

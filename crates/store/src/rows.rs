@@ -16,6 +16,7 @@ pub trait Columns {
     fn opt_str_col(&self, col: &str) -> Result<Option<String>, StoreError>;
     fn bytes_col(&self, col: &str) -> Result<Vec<u8>, StoreError>;
     fn f64_col(&self, col: &str) -> Result<f64, StoreError>;
+    fn bool_col(&self, col: &str) -> Result<bool, StoreError>;
 }
 
 impl<R> Columns for R
@@ -26,6 +27,7 @@ where
     String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     Vec<u8>: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     f64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    bool: for<'r> Decode<'r, R::Database> + Type<R::Database>,
 {
     fn i64_col(&self, col: &str) -> Result<i64, StoreError> {
         Ok(self.try_get(col)?)
@@ -43,6 +45,9 @@ where
         Ok(self.try_get(col)?)
     }
     fn f64_col(&self, col: &str) -> Result<f64, StoreError> {
+        Ok(self.try_get(col)?)
+    }
+    fn bool_col(&self, col: &str) -> Result<bool, StoreError> {
         Ok(self.try_get(col)?)
     }
 }

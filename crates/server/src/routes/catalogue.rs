@@ -56,10 +56,12 @@ pub async fn get_event(
     for s in &detail.sessions {
         sessions.push(session_dto(&state, s, &detail.grades).await?);
     }
+    let policy = state.places.credential_policy(state.store.as_ref(), detail.event.id).await?;
     Ok(Json(EventDetailDto {
         event: EventSummary::from(&detail.event),
         grades: detail.grades.iter().map(GradeDto::from).collect(),
         sessions,
+        credential_policy: policy.into(),
     }))
 }
 

@@ -2,16 +2,22 @@
 //!
 //! The check is the hottest path at doors-open, so everything but the entry itself comes from
 //! memory: the staff token (briefly cached), where the gate and session belong (immutable, cached),
-//! and the shared verification key ring. What is left per scan is one Ed25519 check and
-//! the store's atomic `check_in` (or the log of a denial).
+//! the event's credential policy (re-read every few seconds) and the shared verification key
+//! ring. What is left per scan is the signature checks (the issuer's, plus the phone's for a
+//! device-bound presentation) and the store's atomic `check_in` (or the log of a denial).
+//!
+//! Both code forms are accepted: a static credential (`ADM1:`), refused with
+//! `static_not_accepted` when the organiser turned static codes off, and a phone's dynamic
+//! presentation (`ADP1:`), whose device proof must be within the event's proof window of the
+//! server's clock.
 
 use crate::auth::StaffUser;
 use crate::dto::{ManifestRowDto, ScanInput, ScanVerdict, ScannedTicket, time};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::{AppState, now_ms};
-use admit_credential::{Credential, Payload, Rejection, ticket_reference};
-use admit_domain::{DenyReason, GateId, SessionId, TicketId};
+use admit_credential::{Payload, ProofPolicy, Rejection, Scanned, Verified, ticket_reference};
+use admit_domain::{CredentialPolicy, DenyReason, GateId, SessionId, TicketId};
 use admit_store::{DeniedScan, ScanRequest, StoreError};
 use axum::Json;
 use axum::extract::State;
@@ -156,28 +162,21 @@ pub async fn scan(
         };
         (scan, deny(reason, payload, gate_id, now))
     };
-    let verified = match Credential::from_text(&input.credential) {
-        Err(r) => Err(r),
-        Ok(cred) => match state.keyring().verify(&cred) {
-            // Only a key ID missing from the ring may send us to the store (rate-limited there).
-            Err(Rejection::UnknownKey) => match cred.payload_unverified() {
-                Ok(claimed) => state.keyring_with(claimed.key_id).await?.verify(&cred),
-                Err(r) => Err(r),
-            },
-            other => other,
-        },
-    }
-    .map_err(|r| (rejection_reason(r), None));
+    // The policy of the event being admitted for (a ticket of another session is denied below).
+    let policy = state.places.credential_policy(state.store.as_ref(), session.event_id).await?;
+    let verified = verify(&state, &policy, &input.credential, now).await?;
     let payload = match verified {
-        Ok(p) if p.holder.requires_device_proof() => Err((DenyReason::DeviceProofMissing, Some(p))),
-        Ok(p) if p.ticket_id > i64::MAX as u64 => Err((DenyReason::UnknownTicket, Some(p))),
-        other => other,
+        Ok(v) if v.payload.ticket_id > i64::MAX as u64 => Err((DenyReason::UnknownTicket, Some(v.payload))),
+        Ok(v) => Ok(v),
+        Err(denial) => Err(denial),
     };
     // A valid signature is not enough: the key must be the one of the ticket's own event, or
     // one organiser's key (or a leaked one) could mint credentials for another's tickets.
     let payload = match payload {
-        Ok(p) if !signed_by_its_event(&state, &p).await? => Err((DenyReason::UnknownKey, Some(p))),
-        other => other,
+        Ok(v) if !signed_by_its_event(&state, &v.payload).await? => Err((DenyReason::UnknownKey, Some(v.payload))),
+        Ok(v) if !v.device_proof && !policy.static_accepted => Err((DenyReason::StaticNotAccepted, Some(v.payload))),
+        Ok(v) => Ok(v.payload),
+        Err(denial) => Err(denial),
     };
     let payload = match payload {
         Ok(p) => p,
@@ -212,6 +211,39 @@ pub async fn scan(
         Err(StoreError::Denied(reason)) => Ok(Json(deny(reason, Some(&payload), gate_id, now))),
         Err(e) => Err(e.into()),
     }
+}
+
+type Denial = (DenyReason, Option<Payload>);
+
+/// Reads the scanned code and checks its signatures with the shared key ring (reloaded only
+/// for a key ID it does not hold), applying the event's proof window at the server's clock.
+/// A denial for the device proof (missing, wrong phone, stale) comes after the issuer's
+/// signature was found good, so it carries the ticket's payload for the log and the display.
+async fn verify(
+    state: &AppState,
+    policy: &CredentialPolicy,
+    text: &str,
+    now_ms: i64,
+) -> Result<Result<Verified, Denial>, ApiError> {
+    let scanned = match Scanned::parse(text) {
+        Ok(scanned) => scanned,
+        Err(r) => return Ok(Err((rejection_reason(r), None))),
+    };
+    let proof = ProofPolicy::symmetric(policy.proof_window_seconds);
+    let now_s = now_ms.div_euclid(1000);
+    let outcome = match state.keyring().verify_scanned(&scanned, now_s, &proof) {
+        // Only a key ID missing from the ring may send us to the store (rate-limited there).
+        Err(Rejection::UnknownKey) => match scanned.credential().payload_unverified() {
+            Ok(claimed) => state.keyring_with(claimed.key_id).await?.verify_scanned(&scanned, now_s, &proof),
+            Err(r) => Err(r),
+        },
+        other => other,
+    };
+    Ok(outcome.map_err(|r| {
+        let genuine =
+            matches!(r, Rejection::DeviceProofMissing | Rejection::BadDeviceSignature | Rejection::StaleProof);
+        (rejection_reason(r), genuine.then(|| scanned.credential().payload_unverified().ok()).flatten())
+    }))
 }
 
 /// Whether the credential's key is its session's event key (an unknown session: no).

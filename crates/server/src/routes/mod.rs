@@ -2,11 +2,16 @@
 //! OpenAPI document at `/openapi.json` always lists exactly what the server serves.
 
 mod catalogue;
+mod credential_policy;
 mod gate;
+pub(crate) mod gate_page;
+mod gate_places;
 mod holds;
 pub mod my;
 mod orders;
 mod queue;
+
+pub use credential_policy::CredentialPolicyDto;
 
 use crate::error::Problem;
 use crate::state::AppState;
@@ -27,7 +32,7 @@ use utoipa_axum::routes;
         (name = "holds", description = "Setting seats or units aside while the buyer pays"),
         (name = "orders", description = "Paying, orders and tickets"),
         (name = "waiting room", description = "On-sale queue: places, admission passes, organiser settings"),
-        (name = "gate", description = "Manifests and online check-in (staff token)"),
+        (name = "gate", description = "Manifests, online check-in, the credential policy and the gate page's choices (staff token)"),
         (name = "phone", description = "The buyer's phone: live tickets, device binding, inspection (buyer-session cookie from a one-time login link)"),
     ),
     components(schemas(Problem)),
@@ -72,6 +77,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(queue::get_standing))
         .routes(routes!(gate::manifest))
         .routes(routes!(gate::scan))
+        .routes(routes!(credential_policy::put_credential_policy))
+        .routes(routes!(gate_places::places))
         .routes(routes!(my::tickets::list))
         .routes(routes!(my::tickets::get))
         .routes(routes!(my::device::bind))

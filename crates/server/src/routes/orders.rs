@@ -100,6 +100,15 @@ pub async fn credential(
 
 async fn qr(state: &AppState, order: &str, ticket: &str, format: &'static str) -> Result<Bytes, ApiError> {
     let t = owned_ticket(state, order, ticket).await?;
+    // The image is the static credential: only where the organiser accepts printed tickets.
+    if !state.places.credential_policy(state.store.as_ref(), t.event_id).await?.static_accepted {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "static-not-accepted",
+            "Printed tickets are not accepted",
+            "The organiser admits this event only with the live code on the buyer's phone: open the ticket with the order's login link.",
+        ));
+    }
     let key = (t.id.0, t.version, format);
     if let Some(hit) = state.qr_cache.get(&key) {
         return Ok(hit);
@@ -121,6 +130,7 @@ async fn qr(state: &AppState, order: &str, ticket: &str, format: &'static str) -
     responses(
         (status = 200, description = "The credential as a QR code (SVG)", content_type = "image/svg+xml"),
         (status = 404, description = "No such ticket in this order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`static-not-accepted`: the event admits only the phone's live code", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn qr_svg(
     State(state): State<AppState>,
@@ -136,6 +146,7 @@ pub async fn qr_svg(
     responses(
         (status = 200, description = "The credential as a QR code (PNG)", content_type = "image/png"),
         (status = 404, description = "No such ticket in this order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`static-not-accepted`: the event admits only the phone's live code", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn qr_png(
     State(state): State<AppState>,

@@ -2,11 +2,19 @@
 //! session's event, an event's venue and organiser never change once written, so the online
 //! check answers "may this staff member scan here, for this session?" without reading the
 //! database. Only found rows are cached; an unknown id is looked up (and is a 404) each time.
+//!
+//! Next to each event sits its credential policy, which the organiser may change: a node
+//! re-reads it after [`POLICY_RECHECK`] (another node may have changed it) and takes a change
+//! it made itself at once, so the scan path reads the store at most that often.
 
-use admit_domain::{EventId, GateId, OrganiserId, SessionId, VenueId};
+use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, SessionId, VenueId};
 use admit_store::{Grade, Session, Store, StoreResult};
 use quick_cache::sync::Cache;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a node trusts its cached copy of an event's credential policy.
+pub const POLICY_RECHECK: Duration = Duration::from_secs(2);
 
 /// Who owns a gate or an event, and at which venue it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +38,8 @@ pub struct Places {
     /// An event's grades (codes, seating modes, prices, entry policies): fixed once the event
     /// is created, read on every hold.
     grades: Cache<EventId, Arc<Vec<Grade>>>,
+    /// An event's credential policy and when it was read (see [`POLICY_RECHECK`]).
+    policies: Cache<EventId, (CredentialPolicy, Instant)>,
 }
 
 impl Default for Places {
@@ -39,6 +49,7 @@ impl Default for Places {
             sessions: Cache::new(100_000),
             events: Cache::new(10_000),
             grades: Cache::new(10_000),
+            policies: Cache::new(10_000),
         }
     }
 }
@@ -73,5 +84,22 @@ impl Places {
 
     pub async fn session_detail(&self, store: &dyn Store, id: SessionId) -> StoreResult<Session> {
         self.sessions.get_or_insert_async(&id, async { store.session(id).await }).await
+    }
+
+    /// The event's credential policy, from memory unless older than [`POLICY_RECHECK`].
+    pub async fn credential_policy(&self, store: &dyn Store, id: EventId) -> StoreResult<CredentialPolicy> {
+        if let Some((policy, read_at)) = self.policies.get(&id)
+            && read_at.elapsed() < POLICY_RECHECK
+        {
+            return Ok(policy);
+        }
+        let policy = store.credential_policy(id).await?;
+        self.policies.insert(id, (policy, Instant::now()));
+        Ok(policy)
+    }
+
+    /// Keeps the policy this node just wrote, so its next scan applies it at once.
+    pub fn remember_credential_policy(&self, id: EventId, policy: CredentialPolicy) {
+        self.policies.insert(id, (policy, Instant::now()));
     }
 }

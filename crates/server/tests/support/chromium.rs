@@ -1,127 +1,129 @@
-//! Real headless Chromium for browser tests: starts Debian's `chromedriver` on a free port and
-//! opens WebDriver sessions with `fantoccini`, each in a fresh profile directory (its own
-//! cookies, localStorage, IndexedDB and service workers: another phone). chromedriver is
-//! stopped when the `Chromium` is dropped.
+//! Real headless Chromium for browser tests, driven through chromedriver (WebDriver) with
+//! `fantoccini`. Debian's `chromium` and `chromium-driver` packages, installed by
+//! `scripts/setup`. Without them a browser test fails loudly with that hint, unless
+//! `ADMIT_SKIP_BROWSER=1` says to skip it (then it prints a SKIPPED line and passes).
 //!
-//! Missing `chromium`/`chromedriver` fails the test with the set-up hint, unless
-//! `ADMIT_SKIP_BROWSER=1` skips browser tests explicitly (they then print a SKIPPED line).
+//! `Chromium::start()` runs one chromedriver on a free port (killed on drop); each
+//! `new_session()` is a fresh browser with a profile directory of its own, so sessions share
+//! no storage, keys or cookies.
 
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tempfile::TempDir;
 
-const BROWSERS: &[&str] = &["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
-const DRIVERS: &[&str] = &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"];
+const SETUP_HINT: &str = "run scripts/setup (installs Debian's chromium and chromium-driver), \
+                          or set ADMIT_SKIP_BROWSER=1 to skip browser tests";
 
 pub struct Chromium {
     driver: Child,
     url: String,
     browser: PathBuf,
-    profiles: Vec<TempDir>,
+    profiles: tempfile::TempDir,
+    sessions: AtomicUsize,
 }
 
-fn first_existing(candidates: &[&str]) -> Option<PathBuf> {
-    candidates.iter().map(PathBuf::from).find(|p| p.is_file())
-}
-
-/// True (after printing a SKIPPED line) when browser tests are switched off explicitly.
-pub fn skipped(test: &str) -> bool {
-    if std::env::var("ADMIT_SKIP_BROWSER").as_deref() == Ok("1") {
-        eprintln!("SKIPPED {test}: ADMIT_SKIP_BROWSER=1 (browser tests switched off)");
-        return true;
+/// The file the environment variable `env` names, else the first of `candidates`, if it exists.
+fn find(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    match std::env::var_os(env) {
+        Some(path) => Some(PathBuf::from(path)).filter(|p| p.exists()),
+        None => candidates.iter().map(PathBuf::from).find(|p| p.exists()),
     }
-    false
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 impl Chromium {
-    /// Starts chromedriver and waits until it is ready (at most 30 s).
-    pub async fn start() -> Chromium {
-        let hint = "install them with `scripts/setup` (Debian packages chromium and chromium-driver), \
-                    or set ADMIT_SKIP_BROWSER=1 to skip browser tests";
-        let browser = first_existing(BROWSERS).unwrap_or_else(|| panic!("Chromium is not installed: {hint}"));
-        let driver_bin = first_existing(DRIVERS).unwrap_or_else(|| panic!("chromedriver is not installed: {hint}"));
-        let port = free_port();
-        let driver = Command::new(&driver_bin)
+    /// Starts chromedriver. `None` (after a SKIPPED line) only when `ADMIT_SKIP_BROWSER=1`;
+    /// panics with the setup hint when Chromium or chromedriver is missing.
+    pub async fn start(test: &str) -> Option<Chromium> {
+        if std::env::var("ADMIT_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+            eprintln!("SKIPPED {test}: ADMIT_SKIP_BROWSER=1");
+            return None;
+        }
+        let browser = find("ADMIT_CHROMIUM", &["/usr/bin/chromium", "/usr/bin/chromium-browser"])
+            .unwrap_or_else(|| panic!("{test}: Chromium is not installed: {SETUP_HINT}"));
+        let driver_path = find("ADMIT_CHROMEDRIVER", &["/usr/bin/chromedriver"])
+            .unwrap_or_else(|| panic!("{test}: chromedriver is not installed: {SETUP_HINT}"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let driver = Command::new(&driver_path)
             .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdin(Stdio::null())
+            // Its own process group, browsers included: a test that panics before closing its
+            // session leaves no browser behind when the group is killed on drop.
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver_bin.display()));
-        let chromium = Chromium { driver, url: format!("http://127.0.0.1:{port}"), browser, profiles: Vec::new() };
-        chromium.wait_ready(Duration::from_secs(30)).await;
-        chromium
+            .unwrap_or_else(|e| panic!("{test}: cannot start {}: {e}; {SETUP_HINT}", driver_path.display()));
+        let chromium = Chromium {
+            driver,
+            url: format!("http://127.0.0.1:{port}"),
+            browser,
+            profiles: tempfile::tempdir().expect("profile dir"),
+            sessions: AtomicUsize::new(0),
+        };
+        chromium.wait_ready().await;
+        Some(chromium)
     }
 
-    async fn wait_ready(&self, limit: Duration) {
-        let started = Instant::now();
-        let status = format!("{}/status", self.url);
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
         let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().expect("http client");
         loop {
-            let ready = match http.get(&status).send().await {
-                Ok(response) => response.json::<Value>().await.is_ok_and(|v| v["value"]["ready"] == true),
-                Err(_) => false,
-            };
-            if ready {
+            if let Ok(resp) = http.get(format!("{}/status", self.url)).send().await
+                && let Ok(status) = resp.json::<Value>().await
+                && status["value"]["ready"] == true
+            {
                 return;
             }
-            assert!(started.elapsed() < limit, "chromedriver did not become ready at {status} within {limit:?}");
+            assert!(Instant::now() < deadline, "chromedriver did not become ready within 20 s");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
-    /// A new headless browser with a fresh profile directory: another phone.
-    pub async fn new_session(&mut self) -> fantoccini::Client {
-        let profile = tempfile::tempdir().expect("profile dir");
-        let capabilities = capabilities(&self.browser, profile.path());
-        self.profiles.push(profile);
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let mut builder = fantoccini::ClientBuilder::new(connector);
+    /// A fresh headless browser, phone-sized (portrait), with its own profile.
+    pub async fn new_session(&self) -> Client {
+        self.new_session_with(&[]).await
+    }
+
+    /// Like [`Chromium::new_session`], with extra command-line switches (e.g. a fake camera).
+    pub async fn new_session_with(&self, extra_args: &[String]) -> Client {
+        let n = self.sessions.fetch_add(1, Ordering::Relaxed);
+        let profile = self.profiles.path().join(format!("profile-{n}"));
+        let mut args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--no-first-run".to_owned(),
+            "--window-size=412,915".to_owned(),
+            "--autoplay-policy=no-user-gesture-required".to_owned(),
+            "--disable-crash-reporter".to_owned(),
+            "--disable-breakpad".to_owned(),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        args.extend(extra_args.iter().cloned());
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": self.browser, "args": args },
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else { unreachable!() };
+        let mut builder = ClientBuilder::new(HttpConnector::new());
         builder.capabilities(capabilities);
-        let connect = builder.connect(&self.url);
-        tokio::time::timeout(Duration::from_secs(60), connect)
+        tokio::time::timeout(Duration::from_secs(60), builder.connect(&self.url))
             .await
             .expect("a Chromium session within 60 s")
-            .unwrap_or_else(|e| panic!("cannot open a Chromium session: {e}"))
+            .expect("chromedriver starts a Chromium session")
     }
 }
 
-fn capabilities(browser: &Path, profile: &Path) -> serde_json::Map<String, Value> {
-    let options = json!({
-        "binary": browser,
-        "args": [
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--window-size=412,915",
-            format!("--user-data-dir={}", profile.display()),
-        ],
-    });
-    let caps = json!({ "browserName": "chrome", "goog:chromeOptions": options });
-    caps.as_object().expect("an object").clone()
-}
-
 impl Drop for Chromium {
+    /// Kills chromedriver's process group (chromedriver and the browsers it started).
     fn drop(&mut self) {
-        // SIGTERM first, so chromedriver closes the browsers it started; then make sure.
-        let _ = Command::new("kill").arg(self.driver.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.driver.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }

@@ -9,6 +9,7 @@
 
 mod catalog;
 mod checkin;
+mod credential_policy;
 mod holds;
 mod idempotency;
 mod orders;
@@ -16,12 +17,13 @@ mod phone;
 pub(crate) mod retry;
 pub mod scratch;
 mod shards;
+mod staff_places;
 mod waiting_room;
 
 use crate::model::*;
 use crate::phone::*;
-use crate::{Store, StoreError, StoreResult};
-use admit_domain::{EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
+use crate::{SessionWindow, StaffPlaces, Store, StoreError, StoreResult};
+use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
 use async_trait::async_trait;
 use retry::transaction;
 use sqlx::PgPool;
@@ -210,6 +212,18 @@ impl Store for PgStore {
             }
         }
         transaction!(self.pool, |conn| waiting_room::entry_for_update(conn, event, entry_id, now_ms).await?)
+    }
+
+    async fn credential_policy(&self, event: EventId) -> StoreResult<CredentialPolicy> {
+        let mut conn = self.pool.acquire().await?;
+        credential_policy::load(&mut conn, event).await
+    }
+    async fn set_credential_policy(&self, event: EventId, policy: CredentialPolicy) -> StoreResult<()> {
+        transaction!(self.pool, |conn| credential_policy::set(conn, event, policy).await?)
+    }
+
+    async fn staff_places(&self, organiser: OrganiserId, window: SessionWindow) -> StoreResult<StaffPlaces> {
+        staff_places::staff_places(&self.pool, organiser, window).await
     }
 
     async fn create_login_link(&self, link: NewLoginLink) -> StoreResult<()> {

@@ -9,16 +9,18 @@
 
 mod catalog;
 mod checkin;
+mod credential_policy;
 mod holds;
 mod idempotency;
 mod orders;
 mod phone;
+mod staff_places;
 mod waiting_room;
 
 use crate::model::*;
 use crate::phone::*;
-use crate::{Store, StoreError, StoreResult};
-use admit_domain::{EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
+use crate::{SessionWindow, StaffPlaces, Store, StoreError, StoreResult};
+use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
 use admit_sqlite_batch::{BatchConfig, BatchStats, Writer};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -250,6 +252,18 @@ impl Store for SqliteStore {
         self.writer
             .run(move |c| Box::pin(async move { waiting_room::entry_for_update(c, event, &entry_id, now_ms).await }))
             .await
+    }
+
+    async fn credential_policy(&self, event: EventId) -> StoreResult<CredentialPolicy> {
+        let mut conn = self.reader.acquire().await?;
+        credential_policy::load(&mut conn, event).await
+    }
+    async fn set_credential_policy(&self, event: EventId, policy: CredentialPolicy) -> StoreResult<()> {
+        self.writer.run(move |c| Box::pin(async move { credential_policy::set(c, event, policy).await })).await
+    }
+
+    async fn staff_places(&self, organiser: OrganiserId, window: SessionWindow) -> StoreResult<StaffPlaces> {
+        staff_places::staff_places(&self.reader, organiser, window).await
     }
 
     async fn create_login_link(&self, link: NewLoginLink) -> StoreResult<()> {

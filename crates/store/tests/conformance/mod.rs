@@ -18,6 +18,7 @@ macro_rules! assert_err {
 
 pub mod catalogue;
 pub mod checkin;
+pub mod credential_policy;
 pub mod fixtures;
 pub mod holds;
 pub mod idempotency;
@@ -26,6 +27,7 @@ pub mod orders;
 pub mod payments;
 pub mod phone;
 pub mod races;
+pub mod staff_places;
 pub mod support;
 pub mod waiting_room;
 
@@ -112,6 +114,17 @@ macro_rules! conformance_tests {
                 joining_again_keeps_the_same_place,
                 turning_the_waiting_room_off_forgets_the_queue,
                 concurrent_joins_get_distinct_places,
+            }
+            staff_places {
+                staff_places_lists_every_venue_with_its_gates,
+                staff_places_lists_sessions_in_the_window_soonest_first,
+                staff_places_never_shows_another_organisers_venues_or_sessions,
+            }
+            credential_policy {
+                a_new_event_has_the_default_credential_policy,
+                a_credential_policy_is_replaced_and_read_back_for_its_event_only,
+                an_invalid_credential_policy_is_refused_and_changes_nothing,
+                an_unknown_event_has_no_credential_policy,
             }
             phone {
                 a_login_link_grants_its_order_once,

@@ -1,7 +1,8 @@
 //! Wire shapes of the buyer's phone API: the live ticket (every field the phone shows, plus the
 //! credential it builds presentations from), device registration and inspection.
 
-use crate::dto::{MoneyDto, RouteDto, time};
+use crate::dto::{CredentialPolicyDto, MoneyDto, RouteDto, time};
+use admit_domain::CredentialPolicy;
 use admit_store::TicketView;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -47,17 +48,6 @@ pub struct BoundDeviceDto {
     pub bound_at: Option<DateTime<Utc>>,
 }
 
-/// How the organiser wants this event's credentials shown (see `PUT /events/{id}/credential-policy`).
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-pub struct PhonePolicyDto {
-    /// Whether printed / static credentials are accepted at the gate.
-    pub static_accepted: bool,
-    /// How often the phone refreshes its QR code.
-    pub rotation_seconds: u32,
-    /// How old (or how far ahead) a device proof may be at the gate.
-    pub proof_window_seconds: u32,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PhoneLinksDto {
     /// This JSON.
@@ -101,7 +91,8 @@ pub struct PhoneTicketDto {
     /// The signed credential (`ADM1:` text). Bound to `device` when that is set: the phone
     /// then shows it only inside a signed, time-stamped `ADP1:` presentation.
     pub credential: String,
-    pub credential_policy: PhonePolicyDto,
+    /// How the organiser wants this event's credentials shown (rotation, proof window, static).
+    pub credential_policy: CredentialPolicyDto,
     /// The server's clock when this answer was made (unix milliseconds): phones correct their
     /// presentation counter for skew with it.
     pub server_time_ms: i64,
@@ -118,7 +109,7 @@ pub fn status_of(v: &TicketView) -> &'static str {
 }
 
 impl PhoneTicketDto {
-    pub fn new(v: &TicketView, policy: PhonePolicyDto, now_ms: i64) -> PhoneTicketDto {
+    pub fn new(v: &TicketView, policy: CredentialPolicy, now_ms: i64) -> PhoneTicketDto {
         let t = &v.ticket;
         let api = format!("/my/api/tickets/{}", t.id.0);
         PhoneTicketDto {
@@ -155,7 +146,7 @@ impl PhoneTicketDto {
             price: t.price.into(),
             version: t.version,
             credential: t.credential.clone(),
-            credential_policy: policy,
+            credential_policy: policy.into(),
             server_time_ms: now_ms,
             links: PhoneLinksDto {
                 page: format!("/my/tickets/{}", t.id.0),

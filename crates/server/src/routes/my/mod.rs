@@ -10,15 +10,14 @@ pub mod tickets;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use admit_domain::{EventId, TicketId};
-use dto::PhonePolicyDto;
+use admit_domain::{CredentialPolicy, EventId, TicketId};
 
 /// A ticket id from the path; anything but a positive 63-bit number is no such ticket.
 pub fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).map(TicketId).ok_or_else(|| ApiError::not_found("ticket"))
 }
 
-/// The event's credential policy as the phone needs it.
-pub async fn policy(_state: &AppState, _event: EventId) -> Result<PhonePolicyDto, ApiError> {
-    Ok(PhonePolicyDto { static_accepted: true, rotation_seconds: 10, proof_window_seconds: 30 })
+/// The event's credential policy (from the place cache: at most a few seconds old).
+pub async fn policy(state: &AppState, event: EventId) -> Result<CredentialPolicy, ApiError> {
+    Ok(state.places.credential_policy(state.store.as_ref(), event).await?)
 }
