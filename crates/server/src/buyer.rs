@@ -6,8 +6,8 @@ use crate::auth::token_hash;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
 use rand::RngCore;
 
 /// The cookie's name; scoped to `/my`, the buyer's pages and their API.
@@ -29,14 +29,7 @@ pub fn set_cookie(token: &str) -> String {
 
 /// The session token the browser sent, if it looks like one of ours.
 pub fn token_from(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, v)| *k == COOKIE && v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(|(_, v)| v.to_owned())
+    crate::cookie::value(headers, COOKIE).filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// A request from a browser carrying a buyer-session cookie. Whether the session exists (and

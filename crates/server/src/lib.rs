@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod auth;
 pub mod buyer;
+pub mod cookie;
 pub mod dto;
 pub mod error;
 pub mod extract;
