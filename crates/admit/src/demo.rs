@@ -1,11 +1,19 @@
 //! The demo: one organiser with a concert hall and a station, a reserved-seating concert with
 //! VIP/R/S grades and two sessions, a general-admission festival with per-tier quotas, and a
-//! train departure with a coach seat layout. Seeded once per data folder.
+//! train departure with a coach seat layout. Seeded once per data folder. Every start also
+//! buys one demo ticket (with the approving test card) and prints its one-time login link, so
+//! a newcomer can open the phone page at once.
 
 use admit_credential::Issuer;
 use admit_domain::{Currency, EntryPolicy, EventId, EventKind, OrganiserId, SeatingMode};
+use admit_payments::{CardDetails, PaymentMethod};
+use admit_server::AppState;
 use admit_server::auth::issue_staff_token;
-use admit_store::{EventKeys, NewEvent, NewGate, NewGrade, NewSeat, NewSession, NewVenue, StaffRole, Store};
+use admit_server::service::login_link;
+use admit_server::service::purchase::{self, Paid};
+use admit_store::{
+    EventKeys, HoldRequest, NewEvent, NewGate, NewGrade, NewHold, NewSeat, NewSession, NewVenue, StaffRole, Store,
+};
 use rand::{Rng, RngCore};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -182,7 +190,49 @@ async fn seed_events(store: &dyn Store) -> anyhow::Result<OrganiserId> {
     Ok(org)
 }
 
-pub fn print_welcome(seeded: &Seeded, addr: SocketAddr, data_dir: &Path) {
+/// Buys one ticket of the first demo event's first session (the best seat of its second grade,
+/// or a unit of a general-admission grade) with the approving test card, and returns a fresh
+/// login link for it.
+pub async fn phone_order(state: &AppState) -> anyhow::Result<String> {
+    let store = state.store.as_ref();
+    let events = store.list_events().await?;
+    let event = events.first().ok_or_else(|| anyhow::anyhow!("no demo event to buy from"))?;
+    let detail = store.event(event.id).await?;
+    let session = detail.sessions.first().ok_or_else(|| anyhow::anyhow!("the demo event has no session"))?;
+    let mut last_error = anyhow::anyhow!("the demo event has no grade");
+    for grade in detail.grades.iter().skip(1).chain(detail.grades.first()) {
+        let request = match grade.seating {
+            SeatingMode::Reserved => {
+                HoldRequest::BestAvailable { grade: grade.id, quantity: 1, require_adjacent: false }
+            }
+            SeatingMode::GeneralAdmission => HoldRequest::Units { grade: grade.id, quantity: 1 },
+        };
+        let now = now_ms();
+        let hold = NewHold {
+            id: format!("demo-{:032x}", rand::random::<u128>()),
+            session_id: session.id,
+            request,
+            now_ms: now,
+            expires_at_ms: now + 600_000,
+        };
+        let hold = match store.create_hold(hold).await {
+            Ok(hold) => hold,
+            Err(e) => {
+                last_error = e.into();
+                continue;
+            }
+        };
+        let card = CardDetails::parse("4242424242424242", 12, 2034, "123")?;
+        let order = match purchase::pay(state, &hold.id, PaymentMethod::Card(card)).await {
+            Ok(Paid::New(order) | Paid::Existing(order)) => order,
+            Err(e) => anyhow::bail!("paying for the demo ticket failed: {e}"),
+        };
+        return login_link::mint(state, &order.id).await.map_err(|e| anyhow::anyhow!("{e}"));
+    }
+    Err(last_error.context("no demo ticket left to buy"))
+}
+
+pub fn print_welcome(seeded: &Seeded, addr: SocketAddr, data_dir: &Path, phone_link: Option<&str>) {
     let base = format!("http://{addr}");
     let state = if seeded.fresh { "seeded" } else { "reused" };
     println!(
@@ -198,6 +248,10 @@ Admit demo is running ({state} data in {data}).
     admin  {admin}
     gate   {gate}
 
+  Phone page     {phone}
+                 (a one-time login link for a demo ticket: open it in a phone browser
+                  or a desktop browser's device mode; it works once, for 24 hours)
+
   Test cards: 4242 4242 4242 4242 approves; 4000 0000 0000 9995 insufficient funds;
               4000 0000 0000 9979 stolen; 4000 0000 0000 0069 expired; 4000 0000 0000 0119 times out.
 
@@ -210,5 +264,6 @@ Press Ctrl-C to stop.
         data = data_dir.display(),
         admin = seeded.admin_token,
         gate = seeded.gate_token,
+        phone = phone_link.map(|l| format!("{base}{l}")).unwrap_or_else(|| "(no demo ticket could be bought)".into()),
     );
 }

@@ -154,13 +154,17 @@ async fn run(config_file: Option<PathBuf>, args: ServeArgs, demo: bool) -> anyho
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
+    let state = AppState::new(store.clone(), Arc::new(gateway), config.settings());
     if demo {
         let seeded = demo::seed(store.as_ref()).await.context("seeding the demo failed")?;
-        demo::print_welcome(&seeded, local, &config.data_dir);
+        let phone = demo::phone_order(&state).await;
+        if let Err(e) = &phone {
+            tracing::warn!(error = %e, "no demo ticket for the phone page");
+        }
+        demo::print_welcome(&seeded, local, &config.data_dir, phone.as_deref().ok());
     }
     let backend = if config.database.is_some() { "postgres" } else { "sqlite" };
     tracing::info!(address = %local, data_dir = %config.data_dir.display(), backend, "admit is serving");
-    let state = AppState::new(store, Arc::new(gateway), config.settings());
     admit_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("admit stopped");
     Ok(())

@@ -297,6 +297,10 @@ pub struct OrderDto {
     /// Shown after approval.
     pub message: String,
     pub tickets: Vec<TicketDto>,
+    /// A fresh one-time link (`/my/login/{token}`, 24 h, single use) that opens these tickets
+    /// on the buyer's phone; every confirmation and every read of the order makes a new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_url: Option<String>,
 }
 
 impl From<&store::Order> for OrderDto {
@@ -311,6 +315,7 @@ impl From<&store::Order> for OrderDto {
             created_at: time(o.created_at_ms),
             message: "Reservation complete.".into(),
             tickets: o.tickets.iter().map(TicketDto::new).collect(),
+            login_url: None,
         }
     }
 }

@@ -173,5 +173,14 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("admission-pass-invalid", "The admission pass is malformed, forged, expired or for another event (403)."),
     ("rate-limited", "Too many requests from this address or buyer; `Retry-After` says when to try again (429)."),
     ("payload-too-large", "The request body is too large (413)."),
+    ("device-already-bound", "The ticket is bound to another phone; send `rebind: true` to move it (409)."),
+    ("ticket-version-changed", "The ticket was re-issued meanwhile; reload it and sign again (409)."),
+    ("ticket-canceled", "The ticket was cancelled (409)."),
+    (
+        "device-proof-invalid",
+        "The device proof is not that key's signature over the ticket, version and counter (422).",
+    ),
+    ("device-proof-stale", "The device proof's counter is outside the event's proof window (422)."),
+    ("static-not-accepted", "The event admits only the phone's live code, not a printed/static ticket (409)."),
     ("internal", "Something failed on the server; nothing was changed (500)."),
 ];

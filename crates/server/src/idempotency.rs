@@ -54,6 +54,11 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         hasher.update(auth.as_bytes());
     }
     hasher.update([0]);
+    // The buyer's session cookie authenticates `/my/api/…` like a token does elsewhere.
+    if let Some(session) = crate::buyer::token_from(&parts.headers) {
+        hasher.update(session.as_bytes());
+    }
+    hasher.update([0]);
     hasher.update(&bytes);
     let hash: [u8; 32] = hasher.finalize().into();
 

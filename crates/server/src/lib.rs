@@ -6,6 +6,8 @@
 
 pub mod admission;
 pub mod auth;
+pub mod buyer;
+pub mod cookie;
 pub mod device_auth;
 pub mod dto;
 pub mod error;
@@ -15,6 +17,7 @@ pub mod ratelimit;
 mod routes;
 pub mod service;
 pub mod state;
+mod web;
 mod workers;
 
 pub use routes::ApiDoc;
@@ -35,6 +38,7 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = routes::api().split_for_parts();
     let openapi = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
     api.merge(routes::gate_page::routes())
+        .merge(web::router())
         .route("/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
         .route("/problems", get(problems))
         .route("/health", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))

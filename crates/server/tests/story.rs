@@ -9,7 +9,7 @@ use admit_credential::{KeyRing, inspection_password, ticket_reference};
 use reqwest::{StatusCode, header};
 use serde_json::Value;
 use support::fixtures::VIP_PRICE;
-use support::{TestApp, cards, created_hold, json_body, problem};
+use support::{TestApp, cards, created_hold, json_body, problem, without_login_url};
 
 #[tokio::test]
 async fn a_buyer_browses_pays_gets_tickets_and_is_admitted_exactly_once() {
@@ -93,7 +93,9 @@ async fn a_buyer_browses_pays_gets_tickets_and_is_admitted_exactly_once() {
     held_labels.sort();
     assert_eq!(ticket_seats, held_labels);
     assert_eq!(app.counts(s1, concert.vip).await, (0, 2, 10));
-    assert_eq!(json_body(app.get(&format!("/orders/{order_id}")).await, StatusCode::OK).await, order);
+    let read_back = json_body(app.get(&format!("/orders/{order_id}")).await, StatusCode::OK).await;
+    assert_eq!(without_login_url(&read_back), without_login_url(&order), "reading the order shows the confirmation");
+    assert_ne!(read_back["login_url"], order["login_url"], "every read makes a new login link");
 
     fetch_ticket_media(&app, &order_id, &tickets[0]).await;
     manifest_lists_both_tickets(&app, &tickets).await;

@@ -11,6 +11,8 @@ mod error;
 mod gate_rows;
 mod gate_terminals;
 pub mod model;
+pub mod phone;
+mod phone_rows;
 pub mod postgres;
 mod queue;
 mod rows;
@@ -21,6 +23,7 @@ mod staff_places;
 pub use error::{StoreError, StoreResult};
 pub use gate_terminals::*;
 pub use model::*;
+pub use phone::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use staff_places::{SessionAtVenue, SessionWindow, StaffPlaces};
@@ -129,6 +132,34 @@ pub trait Store: Send + Sync + 'static {
     /// The organiser's venues with their gates, and the organiser's sessions in `window`
     /// (soonest first) with their event's name and venue. Only this organiser's (invariant 7).
     async fn staff_places(&self, organiser: OrganiserId, window: SessionWindow) -> StoreResult<StaffPlaces>;
+
+    // --- the buyer's phone: login links, buyer sessions, device binding, inspection --------------
+    /// Stores a one-time login link for an order (by the hash of its token).
+    /// `NotFound("order")` when there is no such order.
+    async fn create_login_link(&self, link: NewLoginLink) -> StoreResult<()>;
+    /// Uses a login link once: a fresh link grants its order to the buyer session
+    /// `session_hash` (created on first use; a session may hold many orders).
+    async fn redeem_login_link(
+        &self,
+        token_hash: [u8; 32],
+        session_hash: [u8; 32],
+        now_ms: i64,
+    ) -> StoreResult<LoginRedemption>;
+    /// Every ticket of every order the buyer session holds; `None` for an unknown session.
+    async fn buyer_tickets(&self, session_hash: [u8; 32]) -> StoreResult<Option<Vec<TicketView>>>;
+    /// One ticket, only if the buyer session holds its order (`NotFound("ticket")` otherwise).
+    async fn buyer_ticket(&self, session_hash: [u8; 32], ticket: TicketId) -> StoreResult<TicketView>;
+    async fn ticket_view(&self, ticket: TicketId) -> StoreResult<TicketView>;
+    /// Re-issues the ticket bound to a device key (version bump: every earlier credential is
+    /// revoked) and logs the binding, in one transaction.
+    async fn bind_device(&self, bind: BindDevice) -> StoreResult<BindOutcome>;
+    /// Every binding of the ticket, oldest first.
+    async fn device_bindings(&self, ticket: TicketId) -> StoreResult<Vec<DeviceBindingLog>>;
+    /// "Check" on the phone: consumes an entry with the gate's rules (`decide_entry`, guarded
+    /// count) and logs the inspection, in one transaction.
+    async fn inspect_ticket(&self, inspect: InspectTicket) -> StoreResult<Inspected>;
+    /// Every inspection of the ticket, oldest first.
+    async fn inspections(&self, ticket: TicketId) -> StoreResult<Vec<InspectionLog>>;
 
     // --- gate terminals: enrolment, sync feed, uploads, reconciliation ---------------------------
     /// Enrols a terminal for a gate (`NotFound("gate")` for an unknown gate).

@@ -9,6 +9,7 @@ pub(crate) mod gate_page;
 mod gate_places;
 mod gate_uploads;
 mod holds;
+pub mod my;
 mod orders;
 mod queue;
 
@@ -16,7 +17,7 @@ pub use credential_policy::CredentialPolicyDto;
 
 use crate::error::Problem;
 use crate::state::AppState;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -34,6 +35,7 @@ use utoipa_axum::routes;
         (name = "orders", description = "Paying, orders and tickets"),
         (name = "waiting room", description = "On-sale queue: places, admission passes, organiser settings"),
         (name = "gate", description = "Manifests, online check-in, the credential policy and the gate page's choices (staff token)"),
+        (name = "phone", description = "The buyer's phone: live tickets, device binding, inspection (buyer-session cookie from a one-time login link)"),
         (name = "gate terminals", description = "Enrolled gate terminals: sync for offline checks, scan upload, reconciliation"),
     ),
     components(schemas(Problem)),
@@ -49,6 +51,13 @@ impl Modify for StaffToken {
         components.add_security_scheme(
             "staff_token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "buyer_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::buyer::COOKIE,
+                "Set by opening the one-time login link of an order (`login_url`).",
+            ))),
         );
         components.add_security_scheme(
             "device_token",
@@ -77,6 +86,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(gate::scan))
         .routes(routes!(credential_policy::put_credential_policy))
         .routes(routes!(gate_places::places))
+        .routes(routes!(my::tickets::list))
+        .routes(routes!(my::tickets::get))
+        .routes(routes!(my::device::bind))
+        .routes(routes!(my::inspection::inspect))
         .routes(routes!(gate_devices::enrol))
         .routes(routes!(gate_devices::revoke))
         .routes(routes!(gate_devices::sync))

@@ -4,11 +4,12 @@
 use crate::dto::{OrderDto, PayRequest};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath};
+use crate::service::login_link;
 use crate::service::purchase::{self, Paid};
 use crate::state::AppState;
 use admit_domain::TicketId;
 use admit_payments::{CardDetails, PaymentMethod};
-use admit_store::Ticket;
+use admit_store::{Order, Ticket};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -39,23 +40,38 @@ pub async fn pay(
     match purchase::pay(&state, &hold_id, PaymentMethod::Card(card)).await? {
         Paid::New(order) => {
             let location = format!("/orders/{}", order.id);
-            Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(OrderDto::from(&order))).into_response())
+            let body = confirmation(&state, &order).await;
+            Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
         }
-        Paid::Existing(order) => Ok(Json(OrderDto::from(&order)).into_response()),
+        Paid::Existing(order) => Ok(Json(confirmation(&state, &order).await).into_response()),
     }
+}
+
+/// The order with a fresh login link. The order is paid whatever happens here, so a link that
+/// cannot be stored is logged and left out (`GET /orders/{id}` makes another) rather than
+/// turning the confirmation into an error.
+async fn confirmation(state: &AppState, order: &Order) -> OrderDto {
+    let mut dto = OrderDto::from(order);
+    match login_link::mint(state, &order.id).await {
+        Ok(url) => dto.login_url = Some(url),
+        Err(e) => tracing::error!(order.id = %order.id, error = %e, "no login link in the confirmation"),
+    }
+    dto
 }
 
 #[utoipa::path(get, path = "/orders/{order_id}", tag = "orders",
     params(("order_id" = String, Path, description = "Order id (a capability: keep it private)")),
     responses(
-        (status = 200, description = "The order and its tickets", body = OrderDto),
+        (status = 200, description = "The order and its tickets, with a fresh one-time `login_url` for the phone", body = OrderDto),
         (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_order(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<OrderDto>, ApiError> {
-    Ok(Json(OrderDto::from(&state.store.order(&id).await?)))
+    let mut dto = OrderDto::from(&state.store.order(&id).await?);
+    dto.login_url = Some(login_link::mint(&state, &id).await?);
+    Ok(Json(dto))
 }
 
 /// The ticket, only if it belongs to the order named in the path.
@@ -84,6 +100,15 @@ pub async fn credential(
 
 async fn qr(state: &AppState, order: &str, ticket: &str, format: &'static str) -> Result<Bytes, ApiError> {
     let t = owned_ticket(state, order, ticket).await?;
+    // The image is the static credential: only where the organiser accepts printed tickets.
+    if !state.places.credential_policy(state.store.as_ref(), t.event_id).await?.static_accepted {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "static-not-accepted",
+            "Printed tickets are not accepted",
+            "The organiser admits this event only with the live code on the buyer's phone: open the ticket with the order's login link.",
+        ));
+    }
     let key = (t.id.0, t.version, format);
     if let Some(hit) = state.qr_cache.get(&key) {
         return Ok(hit);
@@ -105,6 +130,7 @@ async fn qr(state: &AppState, order: &str, ticket: &str, format: &'static str) -
     responses(
         (status = 200, description = "The credential as a QR code (SVG)", content_type = "image/svg+xml"),
         (status = 404, description = "No such ticket in this order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`static-not-accepted`: the event admits only the phone's live code", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn qr_svg(
     State(state): State<AppState>,
@@ -120,6 +146,7 @@ pub async fn qr_svg(
     responses(
         (status = 200, description = "The credential as a QR code (PNG)", content_type = "image/png"),
         (status = 404, description = "No such ticket in this order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`static-not-accepted`: the event admits only the phone's live code", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn qr_png(
     State(state): State<AppState>,

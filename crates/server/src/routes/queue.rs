@@ -130,15 +130,7 @@ fn cookie_name(event: EventId) -> String {
 
 /// The entry id this browser already holds for the event, from its cookie.
 fn entry_from_cookie(headers: &HeaderMap, event: EventId) -> Option<String> {
-    let name = cookie_name(event);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    crate::cookie::value(headers, &cookie_name(event))
 }
 
 async fn organiser_room(state: &AppState, staff: &StaffUser, event: EventId) -> Result<(), ApiError> {

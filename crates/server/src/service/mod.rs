@@ -2,5 +2,7 @@
 //! handlers and the background workers.
 
 pub mod alternatives;
+pub mod binding;
 pub mod issue;
+pub mod login_link;
 pub mod purchase;

@@ -4,8 +4,6 @@
 //! `POST /gate/scans` only, and a lost network never looks like an admit.
 
 mod camera;
-#[path = "../support/chromium.rs"]
-mod chromium;
 mod page;
 mod proxy;
 #[path = "../support/mod.rs"]
@@ -13,12 +11,12 @@ mod support;
 
 use admit_credential::{Credential, DeviceAlgorithm, DeviceSigner, Issuer, Payload};
 use admit_domain::SessionId;
-use chromium::Chromium;
 use page::{choose, local_storage, open, sign_in, text_of, type_code, until, verdict};
 use proxy::{FlakyProxy, Network};
 use serde_json::Value;
 use std::time::Duration;
 use support::TestApp;
+use support::chromium::Chromium;
 
 /// Buys one VIP ticket for the concert's first session: (credential, seat label).
 async fn ticket(app: &TestApp) -> (String, String) {

@@ -50,3 +50,13 @@ pub fn alternative_kinds(problem: &Value) -> Vec<String> {
 pub fn alternative<'a>(problem: &'a Value, kind: &str) -> Option<&'a Value> {
     problem["alternatives"].as_array()?.iter().find(|a| a["kind"] == kind)
 }
+
+/// An order body without its `login_url`, which every confirmation and read mints afresh;
+/// asserts the link was there and looked like one.
+pub fn without_login_url(order: &Value) -> Value {
+    let link = order["login_url"].as_str().unwrap_or_else(|| panic!("no login_url in {order}"));
+    assert!(link.starts_with("/my/login/"), "{link}");
+    let mut rest = order.clone();
+    rest.as_object_mut().expect("an order object").remove("login_url");
+    rest
+}

@@ -5,7 +5,9 @@
 #![allow(dead_code, reason = "each test binary uses a different subset of the helpers")]
 
 mod assert;
+pub mod chromium;
 pub mod fixtures;
+pub mod phone;
 
 pub use assert::*;
 

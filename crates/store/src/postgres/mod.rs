@@ -14,6 +14,7 @@ mod gate_terminals;
 mod holds;
 mod idempotency;
 mod orders;
+mod phone;
 pub(crate) mod retry;
 pub mod scratch;
 mod shards;
@@ -22,6 +23,7 @@ mod waiting_room;
 
 use crate::gate_terminals::*;
 use crate::model::*;
+use crate::phone::*;
 use crate::{SessionWindow, StaffPlaces, Store, StoreError, StoreResult};
 use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId, VenueId};
 use async_trait::async_trait;
@@ -224,6 +226,39 @@ impl Store for PgStore {
 
     async fn staff_places(&self, organiser: OrganiserId, window: SessionWindow) -> StoreResult<StaffPlaces> {
         staff_places::staff_places(&self.pool, organiser, window).await
+    }
+
+    async fn create_login_link(&self, link: NewLoginLink) -> StoreResult<()> {
+        transaction!(self.pool, |conn| phone::create_login_link(conn, &link).await?)
+    }
+    async fn redeem_login_link(
+        &self,
+        token_hash: [u8; 32],
+        session_hash: [u8; 32],
+        now_ms: i64,
+    ) -> StoreResult<LoginRedemption> {
+        transaction!(self.pool, |conn| phone::redeem_login_link(conn, token_hash, session_hash, now_ms).await?)
+    }
+    async fn buyer_tickets(&self, session_hash: [u8; 32]) -> StoreResult<Option<Vec<TicketView>>> {
+        phone::buyer_tickets(&self.pool, session_hash).await
+    }
+    async fn buyer_ticket(&self, session_hash: [u8; 32], ticket: TicketId) -> StoreResult<TicketView> {
+        phone::buyer_ticket(&self.pool, session_hash, ticket).await
+    }
+    async fn ticket_view(&self, ticket: TicketId) -> StoreResult<TicketView> {
+        phone::ticket_view(&self.pool, ticket).await
+    }
+    async fn bind_device(&self, bind: BindDevice) -> StoreResult<BindOutcome> {
+        transaction!(self.pool, |conn| phone::bind_device(conn, &bind).await?)
+    }
+    async fn device_bindings(&self, ticket: TicketId) -> StoreResult<Vec<DeviceBindingLog>> {
+        phone::device_bindings(&self.pool, ticket).await
+    }
+    async fn inspect_ticket(&self, inspect: InspectTicket) -> StoreResult<Inspected> {
+        transaction!(self.pool, |conn| phone::inspect(conn, &inspect).await?)
+    }
+    async fn inspections(&self, ticket: TicketId) -> StoreResult<Vec<InspectionLog>> {
+        phone::inspections(&self.pool, ticket).await
     }
 
     async fn enrol_gate_device(&self, device: NewGateDevice) -> StoreResult<GateDevice> {

@@ -14,11 +14,13 @@ mod gate_terminals;
 mod holds;
 mod idempotency;
 mod orders;
+mod phone;
 mod staff_places;
 mod waiting_room;
 
 use crate::gate_terminals::*;
 use crate::model::*;
+use crate::phone::*;
 use crate::{SessionWindow, StaffPlaces, Store, StoreError, StoreResult};
 use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId, VenueId};
 use admit_sqlite_batch::{BatchConfig, BatchStats, Writer};
@@ -264,6 +266,39 @@ impl Store for SqliteStore {
 
     async fn staff_places(&self, organiser: OrganiserId, window: SessionWindow) -> StoreResult<StaffPlaces> {
         staff_places::staff_places(&self.reader, organiser, window).await
+    }
+
+    async fn create_login_link(&self, link: NewLoginLink) -> StoreResult<()> {
+        self.writer.run(move |c| Box::pin(async move { phone::create_login_link(c, &link).await })).await
+    }
+    async fn redeem_login_link(
+        &self,
+        token_hash: [u8; 32],
+        session_hash: [u8; 32],
+        now_ms: i64,
+    ) -> StoreResult<LoginRedemption> {
+        self.writer.run(move |c| Box::pin(phone::redeem_login_link(c, token_hash, session_hash, now_ms))).await
+    }
+    async fn buyer_tickets(&self, session_hash: [u8; 32]) -> StoreResult<Option<Vec<TicketView>>> {
+        phone::buyer_tickets(&self.reader, session_hash).await
+    }
+    async fn buyer_ticket(&self, session_hash: [u8; 32], ticket: TicketId) -> StoreResult<TicketView> {
+        phone::buyer_ticket(&self.reader, session_hash, ticket).await
+    }
+    async fn ticket_view(&self, ticket: TicketId) -> StoreResult<TicketView> {
+        phone::ticket_view(&self.reader, ticket).await
+    }
+    async fn bind_device(&self, bind: BindDevice) -> StoreResult<BindOutcome> {
+        self.writer.run(move |c| Box::pin(async move { phone::bind_device(c, &bind).await })).await
+    }
+    async fn device_bindings(&self, ticket: TicketId) -> StoreResult<Vec<DeviceBindingLog>> {
+        phone::device_bindings(&self.reader, ticket).await
+    }
+    async fn inspect_ticket(&self, inspect: InspectTicket) -> StoreResult<Inspected> {
+        self.writer.run(move |c| Box::pin(async move { phone::inspect(c, &inspect).await })).await
+    }
+    async fn inspections(&self, ticket: TicketId) -> StoreResult<Vec<InspectionLog>> {
+        phone::inspections(&self.reader, ticket).await
     }
 
     async fn enrol_gate_device(&self, device: NewGateDevice) -> StoreResult<GateDevice> {

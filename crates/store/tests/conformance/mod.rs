@@ -26,6 +26,7 @@ pub mod idempotency;
 pub mod model;
 pub mod orders;
 pub mod payments;
+pub mod phone;
 pub mod races;
 pub mod staff_places;
 pub mod support;
@@ -139,6 +140,17 @@ macro_rules! conformance_tests {
                 a_credential_policy_is_replaced_and_read_back_for_its_event_only,
                 an_invalid_credential_policy_is_refused_and_changes_nothing,
                 an_unknown_event_has_no_credential_policy,
+            }
+            phone {
+                a_login_link_grants_its_order_once,
+                an_expired_login_link_grants_nothing,
+                a_buyer_session_holds_every_order_it_opened_and_no_other,
+                the_ticket_view_names_event_venue_round_grade_and_quantity,
+                binding_a_device_re_issues_the_ticket_and_logs_it,
+                a_bound_ticket_moves_to_another_key_only_when_asked,
+                two_phones_binding_one_ticket_at_once_bind_it_once,
+                inspecting_consumes_an_entry_like_a_gate_and_is_logged,
+                an_inspection_outside_the_validity_window_uses_nothing,
             }
         );
     };
