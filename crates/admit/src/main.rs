@@ -1,8 +1,9 @@
 //! `admit`: the single binary. `admit demo` seeds and serves a demo; `admit serve` serves an
-//! existing data folder; `admit token` creates staff tokens.
+//! existing data folder; `admit token` creates staff tokens; `admit gate …` runs a gate terminal.
 
 mod config;
 mod demo;
+mod gate;
 
 use admit_payments::CardSimulator;
 use admit_server::{AppState, auth};
@@ -45,6 +46,11 @@ enum Command {
         #[arg(long, default_value = "cli")]
         label: String,
     },
+    /// The gate terminal: enrol it, sync it, run it (offline verification, scan log, upload).
+    Gate {
+        #[command(subcommand)]
+        command: gate::GateCommand,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -69,13 +75,17 @@ struct ServeArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
-        )
-        .init();
     let cli = Cli::parse();
+    // A gate terminal's standard output is its display: its logs go to standard error, and
+    // only errors unless RUST_LOG asks for more.
+    let gate = matches!(cli.command, Command::Gate { .. });
+    let default_filter = if gate { "error" } else { "info,sqlx=warn,tower_http=warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
+    if gate {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
     match cli.command {
         Command::Serve(args) => run(cli.config, args, false).await,
         Command::Demo(args) => run(cli.config, args, true).await,
@@ -88,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::Gate { command } => gate::run(command).await,
     }
 }
 

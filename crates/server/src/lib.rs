@@ -8,6 +8,7 @@ pub mod admission;
 pub mod auth;
 pub mod buyer;
 pub mod cookie;
+pub mod device_auth;
 pub mod dto;
 pub mod error;
 pub mod extract;

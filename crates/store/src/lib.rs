@@ -8,6 +8,8 @@
 
 mod decode;
 mod error;
+mod gate_rows;
+mod gate_terminals;
 pub mod model;
 pub mod phone;
 mod phone_rows;
@@ -19,13 +21,14 @@ pub mod sqlite;
 mod staff_places;
 
 pub use error::{StoreError, StoreResult};
+pub use gate_terminals::*;
 pub use model::*;
 pub use phone::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use staff_places::{SessionAtVenue, SessionWindow, StaffPlaces};
 
-use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
+use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId, VenueId};
 use async_trait::async_trait;
 
 #[async_trait]
@@ -157,4 +160,29 @@ pub trait Store: Send + Sync + 'static {
     async fn inspect_ticket(&self, inspect: InspectTicket) -> StoreResult<Inspected>;
     /// Every inspection of the ticket, oldest first.
     async fn inspections(&self, ticket: TicketId) -> StoreResult<Vec<InspectionLog>>;
+    // --- gate terminals: enrolment, sync feed, uploads, reconciliation ---------------------------
+    /// Enrols a terminal for a gate (`NotFound("gate")` for an unknown gate).
+    async fn enrol_gate_device(&self, device: NewGateDevice) -> StoreResult<GateDevice>;
+    /// The terminal holding the token with this hash, revoked or not.
+    async fn gate_device_by_token(&self, token_hash: [u8; 32]) -> StoreResult<Option<GateDevice>>;
+    async fn gate_device(&self, id: GateDeviceId) -> StoreResult<GateDevice>;
+    /// Revokes a terminal's token; revoking twice keeps the first time.
+    async fn revoke_gate_device(&self, id: GateDeviceId, now_ms: i64) -> StoreResult<GateDevice>;
+    /// The sessions of every event at the venue that had not ended by `ended_after_ms`.
+    async fn venue_sessions(&self, venue: VenueId, ended_after_ms: i64) -> StoreResult<Vec<Session>>;
+    /// One page of the incremental ticket feed of some sessions (see [`TicketChangesQuery`]).
+    async fn ticket_changes(&self, query: TicketChangesQuery) -> StoreResult<TicketChanges>;
+    /// Reconciles scans a terminal took offline, each once per `(device, seq)` (a repeat
+    /// answers what the first upload answered). An admit takes an entry by the same rules as
+    /// [`Store::check_in`], atomically; one that cannot is stored as a conflict, never merged.
+    async fn upload_gate_scans(
+        &self,
+        device: GateDeviceId,
+        scans: Vec<UploadedScan>,
+        now_ms: i64,
+    ) -> StoreResult<Vec<UploadResult>>;
+    /// Uploaded admits the server could not count, with the admits that counted, oldest first.
+    async fn conflicts(&self, session: SessionId) -> StoreResult<Vec<Conflict>>;
+    /// Admits per gate per `bucket_ms` (online, uploaded, conflicts), in time then gate order.
+    async fn entries(&self, session: SessionId, bucket_ms: i64) -> StoreResult<Vec<EntryCount>>;
 }

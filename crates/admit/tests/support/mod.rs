@@ -3,7 +3,8 @@
 //! seeds ([`demo`]), the child
 //! processes ([`process`]), talking to them as a buyer ([`http`]; [`browser`] in a waiting
 //! room), a crowd of buyers ([`crowd`]), direct SQL on either backend ([`db`]), what a crash
-//! left open ([`settle`]), and the invariant checker ([`invariants`]).
+//! left open ([`settle`]), the invariant checker ([`invariants`]), and the gate terminal
+//! binary ([`terminal`]).
 
 pub mod browser;
 pub mod crowd;
@@ -14,3 +15,4 @@ pub mod http;
 pub mod invariants;
 pub mod process;
 pub mod settle;
+pub mod terminal;

@@ -12,6 +12,7 @@
 //! server's clock.
 
 use crate::auth::StaffUser;
+use crate::device_auth::ScanCaller;
 use crate::dto::{ManifestRowDto, ScanInput, ScanVerdict, ScannedTicket, time};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -135,18 +136,18 @@ fn deny(reason: DenyReason, payload: Option<&Payload>, gate: GateId, now: i64) -
     params(("Idempotency-Key" = Option<String>, Header, description = "A gate retrying after a network error gets the same verdict")),
     responses(
         (status = 200, description = "Admit or deny with a reason code", body = ScanVerdict),
-        (status = 401, description = "No or unknown staff token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Another organiser's gate", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown staff or gate device token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another organiser's gate, or a device enrolled at another gate", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The gate is not at this session's venue", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn scan(
     State(state): State<AppState>,
-    staff: StaffUser,
+    caller: ScanCaller,
     ApiJson(input): ApiJson<ScanInput>,
 ) -> Result<Json<ScanVerdict>, ApiError> {
     let (gate_id, session_id) = (GateId(input.gate_id), SessionId(input.session_id));
     let gate = state.places.gate(state.store.as_ref(), gate_id).await?;
-    staff.require_organiser(gate.organiser_id)?;
+    caller.require_gate(gate_id, gate)?;
     let session = state.places.session(state.store.as_ref(), session_id).await?;
     if session.place.venue_id != gate.venue_id {
         return Err(ApiError::validation(format!("Gate {gate_id} is not at the venue of session {session_id}.")));

@@ -4,8 +4,10 @@
 mod catalogue;
 mod credential_policy;
 mod gate;
+mod gate_devices;
 pub(crate) mod gate_page;
 mod gate_places;
+mod gate_uploads;
 mod holds;
 pub mod my;
 mod orders;
@@ -34,6 +36,7 @@ use utoipa_axum::routes;
         (name = "waiting room", description = "On-sale queue: places, admission passes, organiser settings"),
         (name = "gate", description = "Manifests, online check-in, the credential policy and the gate page's choices (staff token)"),
         (name = "phone", description = "The buyer's phone: live tickets, device binding, inspection (buyer-session cookie from a one-time login link)"),
+        (name = "gate terminals", description = "Enrolled gate terminals: sync for offline checks, scan upload, reconciliation"),
     ),
     components(schemas(Problem)),
     modifiers(&StaffToken)
@@ -55,6 +58,10 @@ impl Modify for StaffToken {
                 crate::buyer::COOKIE,
                 "Set by opening the one-time login link of an order (`login_url`).",
             ))),
+        );
+        components.add_security_scheme(
+            "device_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
 }
@@ -83,4 +90,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(my::tickets::get))
         .routes(routes!(my::device::bind))
         .routes(routes!(my::inspection::inspect))
+        .routes(routes!(gate_devices::enrol))
+        .routes(routes!(gate_devices::revoke))
+        .routes(routes!(gate_devices::sync))
+        .routes(routes!(gate_uploads::upload))
+        .routes(routes!(gate_uploads::conflicts))
+        .routes(routes!(gate_uploads::entries))
 }

@@ -10,6 +10,7 @@
 mod catalog;
 mod checkin;
 mod credential_policy;
+mod gate_terminals;
 mod holds;
 mod idempotency;
 mod orders;
@@ -20,10 +21,11 @@ mod shards;
 mod staff_places;
 mod waiting_room;
 
+use crate::gate_terminals::*;
 use crate::model::*;
 use crate::phone::*;
 use crate::{SessionWindow, StaffPlaces, Store, StoreError, StoreResult};
-use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
+use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId, VenueId};
 use async_trait::async_trait;
 use retry::transaction;
 use sqlx::PgPool;
@@ -257,5 +259,38 @@ impl Store for PgStore {
     }
     async fn inspections(&self, ticket: TicketId) -> StoreResult<Vec<InspectionLog>> {
         phone::inspections(&self.pool, ticket).await
+    }
+    async fn enrol_gate_device(&self, device: NewGateDevice) -> StoreResult<GateDevice> {
+        transaction!(self.pool, |conn| gate_terminals::enrol(conn, &device).await?)
+    }
+    async fn gate_device_by_token(&self, hash: [u8; 32]) -> StoreResult<Option<GateDevice>> {
+        gate_terminals::device_by_token(&self.pool, hash).await
+    }
+    async fn gate_device(&self, id: GateDeviceId) -> StoreResult<GateDevice> {
+        let mut conn = self.pool.acquire().await?;
+        gate_terminals::device(&mut conn, id).await
+    }
+    async fn revoke_gate_device(&self, id: GateDeviceId, now_ms: i64) -> StoreResult<GateDevice> {
+        transaction!(self.pool, |conn| gate_terminals::revoke(conn, id, now_ms).await?)
+    }
+    async fn venue_sessions(&self, venue: VenueId, ended_after_ms: i64) -> StoreResult<Vec<Session>> {
+        gate_terminals::venue_sessions(&self.pool, venue, ended_after_ms).await
+    }
+    async fn ticket_changes(&self, query: TicketChangesQuery) -> StoreResult<TicketChanges> {
+        gate_terminals::ticket_changes(&self.pool, &query).await
+    }
+    async fn upload_gate_scans(
+        &self,
+        device: GateDeviceId,
+        scans: Vec<UploadedScan>,
+        now_ms: i64,
+    ) -> StoreResult<Vec<UploadResult>> {
+        transaction!(self.pool, |conn| gate_terminals::upload(conn, device, &scans, now_ms).await?)
+    }
+    async fn conflicts(&self, session: SessionId) -> StoreResult<Vec<Conflict>> {
+        gate_terminals::conflicts(&self.pool, session).await
+    }
+    async fn entries(&self, session: SessionId, bucket_ms: i64) -> StoreResult<Vec<EntryCount>> {
+        gate_terminals::entries(&self.pool, session, bucket_ms).await
     }
 }

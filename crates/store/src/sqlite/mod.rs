@@ -10,6 +10,7 @@
 mod catalog;
 mod checkin;
 mod credential_policy;
+mod gate_terminals;
 mod holds;
 mod idempotency;
 mod orders;
@@ -17,10 +18,11 @@ mod phone;
 mod staff_places;
 mod waiting_room;
 
+use crate::gate_terminals::*;
 use crate::model::*;
 use crate::phone::*;
 use crate::{SessionWindow, StaffPlaces, Store, StoreError, StoreResult};
-use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId};
+use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId, VenueId};
 use admit_sqlite_batch::{BatchConfig, BatchStats, Writer};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -297,5 +299,38 @@ impl Store for SqliteStore {
     }
     async fn inspections(&self, ticket: TicketId) -> StoreResult<Vec<InspectionLog>> {
         phone::inspections(&self.reader, ticket).await
+    }
+    async fn enrol_gate_device(&self, device: NewGateDevice) -> StoreResult<GateDevice> {
+        self.writer.run(move |c| Box::pin(async move { gate_terminals::enrol(c, &device).await })).await
+    }
+    async fn gate_device_by_token(&self, hash: [u8; 32]) -> StoreResult<Option<GateDevice>> {
+        gate_terminals::device_by_token(&self.reader, hash).await
+    }
+    async fn gate_device(&self, id: GateDeviceId) -> StoreResult<GateDevice> {
+        let mut conn = self.reader.acquire().await?;
+        gate_terminals::device(&mut conn, id).await
+    }
+    async fn revoke_gate_device(&self, id: GateDeviceId, now_ms: i64) -> StoreResult<GateDevice> {
+        self.writer.run(move |c| Box::pin(gate_terminals::revoke(c, id, now_ms))).await
+    }
+    async fn venue_sessions(&self, venue: VenueId, ended_after_ms: i64) -> StoreResult<Vec<Session>> {
+        gate_terminals::venue_sessions(&self.reader, venue, ended_after_ms).await
+    }
+    async fn ticket_changes(&self, query: TicketChangesQuery) -> StoreResult<TicketChanges> {
+        gate_terminals::ticket_changes(&self.reader, &query).await
+    }
+    async fn upload_gate_scans(
+        &self,
+        device: GateDeviceId,
+        scans: Vec<UploadedScan>,
+        now_ms: i64,
+    ) -> StoreResult<Vec<UploadResult>> {
+        self.writer.run(move |c| Box::pin(async move { gate_terminals::upload(c, device, &scans, now_ms).await })).await
+    }
+    async fn conflicts(&self, session: SessionId) -> StoreResult<Vec<Conflict>> {
+        gate_terminals::conflicts(&self.reader, session).await
+    }
+    async fn entries(&self, session: SessionId, bucket_ms: i64) -> StoreResult<Vec<EntryCount>> {
+        gate_terminals::entries(&self.reader, session, bucket_ms).await
     }
 }

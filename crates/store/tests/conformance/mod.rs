@@ -20,6 +20,7 @@ pub mod catalogue;
 pub mod checkin;
 pub mod credential_policy;
 pub mod fixtures;
+pub mod gate_terminals;
 pub mod holds;
 pub mod idempotency;
 pub mod model;
@@ -106,6 +107,20 @@ macro_rules! conformance_tests {
             }
             model {
                 random_operations_agree_with_the_inventory_model,
+            }
+            gate_terminals {
+                a_device_is_enrolled_found_by_its_token_and_revoked,
+                enrolling_at_an_unknown_gate_or_revoking_an_unknown_device_is_not_found,
+                venue_sessions_are_those_at_the_venue_not_ended_before_the_cut_off,
+                the_ticket_feed_pages_in_id_order_and_then_sends_every_change,
+                an_uploaded_admit_takes_an_entry_and_a_repeat_upload_answers_the_same,
+                two_offline_gates_admitting_one_single_entry_ticket_make_exactly_one_conflict,
+                an_uploaded_admit_after_an_online_admit_is_a_conflict_showing_the_online_side,
+                uploaded_admits_the_online_check_would_refuse_are_conflicts_with_its_reason,
+                uploaded_denials_are_recorded_and_a_multi_entry_ticket_counts_each_admit,
+                a_bad_upload_is_refused_whole_and_changes_nothing,
+                entries_are_counted_per_gate_and_time_bucket,
+                sixteen_devices_uploading_one_ticket_at_once_count_it_once,
             }
             waiting_room {
                 an_event_without_a_waiting_room_has_no_queue,

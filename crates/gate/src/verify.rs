@@ -1,0 +1,161 @@
+//! The offline decision: everything the online check decides, from the local file alone.
+//!
+//! In order: the code is read and its signature checked over the exact bytes with the synced
+//! keys (a device-bound credential needs a fresh device proof, within the event's window);
+//! the key must be the one of the ticket's own event; the ticket must be for a session of this
+//! venue (the one the gate admits for, when it is fixed); then `admit_domain::decide_entry`,
+//! the same function the server runs, on the synced version/revocation list with the entries
+//! counted so far (the server's count at the last sync plus this terminal's own admits since).
+//!
+//! A genuine credential of a ticket the list does not hold yet was issued after the last sync:
+//! it is checked like a listed ticket whose entries are only those in this terminal's log, with
+//! its grade's entry allowance; the upload reconciles it.
+
+use crate::GateError;
+use crate::local::LocalDb;
+use crate::model::{LocalSession, Verdict};
+use admit_credential::{KeyRing, Payload, ProofPolicy, Rejection, Scanned, Verified, ticket_reference};
+use admit_domain::{DenyReason, EntryPolicy, ScanContext, SessionId, TicketAtGate, TicketStatus, decide_entry};
+
+fn rejection_reason(r: Rejection) -> DenyReason {
+    match r {
+        Rejection::Malformed => DenyReason::Malformed,
+        Rejection::UnsupportedVersion => DenyReason::UnsupportedVersion,
+        Rejection::UnknownKey => DenyReason::UnknownKey,
+        Rejection::BadSignature => DenyReason::BadSignature,
+        Rejection::DeviceProofMissing => DenyReason::DeviceProofMissing,
+        Rejection::BadDeviceSignature => DenyReason::BadDeviceSignature,
+        Rejection::StaleProof => DenyReason::StaleProof,
+    }
+}
+
+/// Checks the signatures: the issuer's over the exact credential bytes, and for a
+/// device-bound credential the device's proof, fresh within the event's window. A static
+/// credential is refused where the event no longer accepts them.
+fn check_code(
+    ring: &KeyRing,
+    scanned: &Scanned,
+    session: Option<&LocalSession>,
+    now_ms: i64,
+) -> Result<Verified, DenyReason> {
+    let policy = session.map_or_else(ProofPolicy::default, |s| ProofPolicy::symmetric(s.proof_window_seconds));
+    let verified = ring.verify_scanned(scanned, now_ms.div_euclid(1000), &policy).map_err(rejection_reason)?;
+    if !verified.device_proof && session.is_some_and(|s| !s.static_accepted) {
+        return Err(DenyReason::StaticNotAccepted);
+    }
+    Ok(verified)
+}
+
+fn deny(reason: DenyReason, payload: Option<&Payload>) -> Verdict {
+    Verdict {
+        deny: Some(reason),
+        reference: payload.map(|p| ticket_reference(p.ticket_id)),
+        seat: payload.and_then(|p| (!p.seat.is_empty()).then(|| p.seat.clone())),
+        grade: payload.map(|p| p.grade.clone()),
+        admits: 0,
+        entries_used: None,
+        max_entries: None,
+        session_id: payload.and_then(|p| i64::try_from(p.session_id).ok()),
+        ticket_id: payload.and_then(|p| i64::try_from(p.ticket_id).ok()),
+        ticket_version: payload.map(|p| p.ticket_version),
+        online: false,
+    }
+}
+
+/// Decides a scanned code with what the local file holds. `gate_session` fixes the session the
+/// gate admits for; without it, any session of this venue the ticket is for.
+pub async fn decide_offline(
+    db: &LocalDb,
+    ring: &KeyRing,
+    code: &str,
+    gate_session: Option<i64>,
+    now_ms: i64,
+) -> Result<Verdict, GateError> {
+    let scanned = match Scanned::parse(code) {
+        Ok(scanned) => scanned,
+        Err(r) => return Ok(deny(rejection_reason(r), None)),
+    };
+    // The session the code claims, read before the signature is checked: only to pick the
+    // event's proof window and policy, never to decide.
+    let claimed = scanned.credential().payload_unverified().ok();
+    let session = match claimed.as_ref().and_then(|p| i64::try_from(p.session_id).ok()) {
+        Some(id) => db.session(id).await?,
+        None => None,
+    };
+    let payload = match check_code(ring, &scanned, session.as_ref(), now_ms) {
+        Ok(verified) => verified.payload,
+        // Shown on the display only; a forged code's claims are not trusted for anything else.
+        Err(reason) => return Ok(deny(reason, claimed.as_ref().filter(|_| reason_after_signature(reason)))),
+    };
+    // The key must be the ticket's own event's (as online): a key of another event at this
+    // venue must not mint tickets for this one.
+    let Some(session) = session.filter(|s| s.key_id == payload.key_id) else {
+        return Ok(deny(DenyReason::UnknownKey, Some(&payload)));
+    };
+    let Ok(ticket_id) = i64::try_from(payload.ticket_id) else {
+        return Ok(deny(DenyReason::UnknownTicket, Some(&payload)));
+    };
+    let (listed, local_entries) = db.ticket(ticket_id).await?;
+    let ticket = match listed {
+        Some(t) => TicketAtGate {
+            status: TicketStatus::parse(&t.status).unwrap_or(TicketStatus::Canceled),
+            current_version: t.version,
+            session_id: SessionId(t.session_id),
+            entries_used: t.server_entries_used + local_entries,
+            policy: EntryPolicy { max_entries: t.max_entries },
+        },
+        None => TicketAtGate {
+            status: TicketStatus::Valid,
+            current_version: payload.ticket_version,
+            session_id: SessionId(session.id),
+            entries_used: local_entries,
+            policy: EntryPolicy {
+                max_entries: db.grade_max_entries(session.event_id, &payload.grade).await?.unwrap_or(1),
+            },
+        },
+    };
+    let scan = ScanContext {
+        presented_version: payload.ticket_version,
+        presented_session: SessionId(session.id),
+        gate_session: SessionId(gate_session.unwrap_or(session.id)),
+        valid_from_ms: payload.valid_from.saturating_mul(1000),
+        valid_until_ms: payload.valid_until.saturating_mul(1000),
+        now_ms,
+    };
+    if let Err(reason) = decide_entry(&ticket, &scan) {
+        let mut verdict = deny(reason, Some(&payload));
+        verdict.entries_used = Some(ticket.entries_used);
+        verdict.max_entries = Some(ticket.policy.max_entries);
+        return Ok(verdict);
+    }
+    Ok(Verdict {
+        deny: None,
+        admits: 1,
+        entries_used: Some(ticket.entries_used + 1),
+        max_entries: Some(ticket.policy.max_entries),
+        ..deny(DenyReason::Malformed, Some(&payload))
+    })
+}
+
+/// Whether the issuer's signature was good when `reason` was given, so the ticket it names
+/// may be shown.
+fn reason_after_signature(reason: DenyReason) -> bool {
+    matches!(
+        reason,
+        DenyReason::DeviceProofMissing
+            | DenyReason::BadDeviceSignature
+            | DenyReason::StaleProof
+            | DenyReason::StaticNotAccepted
+    )
+}
+
+/// The synced verification keys as a ring (a key that is not a usable Ed25519 key is skipped).
+pub async fn key_ring(db: &LocalDb) -> Result<KeyRing, GateError> {
+    let mut ring = KeyRing::new();
+    for (id, key) in db.keys().await? {
+        if ring.insert(id, &key).is_err() {
+            tracing::warn!(key.id = id, "skipping an unusable verification key");
+        }
+    }
+    Ok(ring)
+}
