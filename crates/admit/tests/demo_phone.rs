@@ -1,6 +1,7 @@
 //! `admit demo` prints a one-time login link for a ticket of its phone demo event: opening it
 //! logs the browser in and shows that ticket; opening it again does not.
 
+#[allow(dead_code, reason = "each test binary uses its own part of the shared support")]
 mod support;
 
 use reqwest::{StatusCode, header, redirect};
