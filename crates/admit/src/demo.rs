@@ -1,8 +1,8 @@
 //! The demo: one organiser with a concert hall and a station, a reserved-seating concert with
 //! VIP/R/S grades and two sessions, a general-admission festival with per-tier quotas, and a
 //! train departure with a coach seat layout. Seeded once per data folder. Every start also
-//! buys one demo ticket (with the approving test card) and prints its one-time login link, so
-//! a newcomer can open the phone page at once.
+//! buys one seat of a separate phone demo event (with the approving test card) and prints its
+//! one-time login link, so a newcomer can open the phone page at once.
 
 use admit_credential::Issuer;
 use admit_domain::{Currency, EntryPolicy, EventId, EventKind, OrganiserId, SeatingMode};
@@ -190,46 +190,60 @@ async fn seed_events(store: &dyn Store) -> anyhow::Result<OrganiserId> {
     Ok(org)
 }
 
-/// Buys one ticket of the first demo event's first session (the best seat of its second grade,
-/// or a unit of a general-admission grade) with the approving test card, and returns a fresh
-/// login link for it.
+/// The event the demo's phone tickets come from: its own, so the demo never sells what the
+/// other demo events (and the tests that count them) have on sale.
+const PHONE_EVENT: &str = "Seoul Jazz Night (phone ticket demo)";
+
+/// The phone demo event, created at the first demo event's venue when it is missing.
+async fn phone_event(store: &dyn Store) -> anyhow::Result<EventId> {
+    let events = store.list_events().await?;
+    if let Some(e) = events.iter().find(|e| e.name == PHONE_EVENT) {
+        return Ok(e.id);
+    }
+    let host = events.first().ok_or_else(|| anyhow::anyhow!("no demo events to host the phone demo"))?;
+    let id = store
+        .create_event(NewEvent {
+            organiser_id: host.organiser_id,
+            venue_id: host.venue_id,
+            name: PHONE_EVENT.into(),
+            kind: EventKind::Concert,
+            description: "A ticket for trying the phone page: two entries, so the gate and Check both work.".into(),
+            currency: Currency::KRW,
+            route: None,
+            grades: vec![grade("A", "A seat", SeatingMode::Reserved, 50_000, 0, 2)],
+            sessions: vec![session("Tonight 20:00", 3, 2)],
+            seats: rows("A", "Hall", &["A", "B", "C", "D", "E"], 40, 0),
+            keys: keys(),
+        })
+        .await?;
+    Ok(id)
+}
+
+/// Buys one seat of the phone demo event with the approving test card and returns a fresh
+/// one-time login link for it.
 pub async fn phone_order(state: &AppState) -> anyhow::Result<String> {
     let store = state.store.as_ref();
-    let events = store.list_events().await?;
-    let event = events.first().ok_or_else(|| anyhow::anyhow!("no demo event to buy from"))?;
-    let detail = store.event(event.id).await?;
-    let session = detail.sessions.first().ok_or_else(|| anyhow::anyhow!("the demo event has no session"))?;
-    let mut last_error = anyhow::anyhow!("the demo event has no grade");
-    for grade in detail.grades.iter().skip(1).chain(detail.grades.first()) {
-        let request = match grade.seating {
-            SeatingMode::Reserved => {
-                HoldRequest::BestAvailable { grade: grade.id, quantity: 1, require_adjacent: false }
-            }
-            SeatingMode::GeneralAdmission => HoldRequest::Units { grade: grade.id, quantity: 1 },
-        };
-        let now = now_ms();
-        let hold = NewHold {
+    let detail = store.event(phone_event(store).await?).await?;
+    let (session, grade) = match (detail.sessions.first(), detail.grades.first()) {
+        (Some(s), Some(g)) => (s.id, g.id),
+        _ => anyhow::bail!("the phone demo event has no session or grade"),
+    };
+    let now = now_ms();
+    let hold = store
+        .create_hold(NewHold {
             id: format!("demo-{:032x}", rand::random::<u128>()),
-            session_id: session.id,
-            request,
+            session_id: session,
+            request: HoldRequest::BestAvailable { grade, quantity: 1, require_adjacent: false },
             now_ms: now,
             expires_at_ms: now + 600_000,
-        };
-        let hold = match store.create_hold(hold).await {
-            Ok(hold) => hold,
-            Err(e) => {
-                last_error = e.into();
-                continue;
-            }
-        };
-        let card = CardDetails::parse("4242424242424242", 12, 2034, "123")?;
-        let order = match purchase::pay(state, &hold.id, PaymentMethod::Card(card)).await {
-            Ok(Paid::New(order) | Paid::Existing(order)) => order,
-            Err(e) => anyhow::bail!("paying for the demo ticket failed: {e}"),
-        };
-        return login_link::mint(state, &order.id).await.map_err(|e| anyhow::anyhow!("{e}"));
-    }
-    Err(last_error.context("no demo ticket left to buy"))
+        })
+        .await?;
+    let card = CardDetails::parse("4242424242424242", 12, 2034, "123")?;
+    let order = match purchase::pay(state, &hold.id, PaymentMethod::Card(card)).await {
+        Ok(Paid::New(order) | Paid::Existing(order)) => order,
+        Err(e) => anyhow::bail!("paying for the demo ticket failed: {e}"),
+    };
+    login_link::mint(state, &order.id).await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 pub fn print_welcome(seeded: &Seeded, addr: SocketAddr, data_dir: &Path, phone_link: Option<&str>) {
@@ -264,6 +278,6 @@ Press Ctrl-C to stop.
         data = data_dir.display(),
         admin = seeded.admin_token,
         gate = seeded.gate_token,
-        phone = phone_link.map(|l| format!("{base}{l}")).unwrap_or_else(|| "(no demo ticket could be bought)".into()),
+        phone = phone_link.map(|l| format!("{base}{l}")).unwrap_or_else(|| "(no phone demo ticket this time)".into()),
     );
 }

@@ -29,8 +29,8 @@ struct Cli {
 enum Command {
     /// Serve the API from a data folder.
     Serve(ServeArgs),
-    /// Seed demo events (once) and serve them, printing URLs and a staff token.
-    Demo(ServeArgs),
+    /// Seed demo events (once) and serve them, printing URLs, staff tokens and a phone link.
+    Demo(DemoArgs),
     /// Create a staff token for an organiser (printed once; only its hash is stored).
     Token {
         #[arg(long, default_value = ".")]
@@ -51,6 +51,15 @@ enum Command {
         #[command(subcommand)]
         command: gate::GateCommand,
     },
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// Buy one seat of the phone demo event (test card) and print its one-time login link.
+    #[arg(long, env = "ADMIT_DEMO_PHONE_TICKET", default_value_t = true, action = clap::ArgAction::Set)]
+    phone_ticket: bool,
 }
 
 #[derive(Args, Debug)]
@@ -87,8 +96,8 @@ async fn main() -> anyhow::Result<()> {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
     match cli.command {
-        Command::Serve(args) => run(cli.config, args, false).await,
-        Command::Demo(args) => run(cli.config, args, true).await,
+        Command::Serve(args) => run(cli.config, args, None).await,
+        Command::Demo(args) => run(cli.config, args.serve, Some(args.phone_ticket)).await,
         Command::Token { data_dir, database, organiser, role, label } => {
             let store = open_store(&data_dir, database.as_deref(), 2).await?;
             let role = StaffRole::parse(&role).context("role must be admin or gate")?;
@@ -137,7 +146,8 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn run(config_file: Option<PathBuf>, args: ServeArgs, demo: bool) -> anyhow::Result<()> {
+/// Serves; `demo` (with whether to buy a phone demo ticket) seeds the demo first.
+async fn run(config_file: Option<PathBuf>, args: ServeArgs, demo: Option<bool>) -> anyhow::Result<()> {
     let overrides = Overrides {
         host: args.host,
         port: args.port,
@@ -155,13 +165,15 @@ async fn run(config_file: Option<PathBuf>, args: ServeArgs, demo: bool) -> anyho
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     let state = AppState::new(store.clone(), Arc::new(gateway), config.settings());
-    if demo {
+    if let Some(phone_ticket) = demo {
         let seeded = demo::seed(store.as_ref()).await.context("seeding the demo failed")?;
-        let phone = demo::phone_order(&state).await;
-        if let Err(e) = &phone {
-            tracing::warn!(error = %e, "no demo ticket for the phone page");
-        }
-        demo::print_welcome(&seeded, local, &config.data_dir, phone.as_deref().ok());
+        let phone = match phone_ticket {
+            true => {
+                demo::phone_order(&state).await.inspect_err(|e| tracing::warn!(error = %e, "no phone demo ticket")).ok()
+            }
+            false => None,
+        };
+        demo::print_welcome(&seeded, local, &config.data_dir, phone.as_deref());
     }
     let backend = if config.database.is_some() { "postgres" } else { "sqlite" };
     tracing::info!(address = %local, data_dir = %config.data_dir.display(), backend, "admit is serving");

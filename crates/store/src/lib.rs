@@ -160,7 +160,6 @@ pub trait Store: Send + Sync + 'static {
     async fn inspect_ticket(&self, inspect: InspectTicket) -> StoreResult<Inspected>;
     /// Every inspection of the ticket, oldest first.
     async fn inspections(&self, ticket: TicketId) -> StoreResult<Vec<InspectionLog>>;
-
     // --- gate terminals: enrolment, sync feed, uploads, reconciliation ---------------------------
     /// Enrols a terminal for a gate (`NotFound("gate")` for an unknown gate).
     async fn enrol_gate_device(&self, device: NewGateDevice) -> StoreResult<GateDevice>;

@@ -260,7 +260,6 @@ impl Store for PgStore {
     async fn inspections(&self, ticket: TicketId) -> StoreResult<Vec<InspectionLog>> {
         phone::inspections(&self.pool, ticket).await
     }
-
     async fn enrol_gate_device(&self, device: NewGateDevice) -> StoreResult<GateDevice> {
         transaction!(self.pool, |conn| gate_terminals::enrol(conn, &device).await?)
     }

@@ -300,7 +300,6 @@ impl Store for SqliteStore {
     async fn inspections(&self, ticket: TicketId) -> StoreResult<Vec<InspectionLog>> {
         phone::inspections(&self.reader, ticket).await
     }
-
     async fn enrol_gate_device(&self, device: NewGateDevice) -> StoreResult<GateDevice> {
         self.writer.run(move |c| Box::pin(async move { gate_terminals::enrol(c, &device).await })).await
     }
