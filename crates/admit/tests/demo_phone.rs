@@ -12,7 +12,7 @@ use support::deployment::Deployment;
 async fn the_demo_prints_a_login_link_that_opens_its_phone_ticket_once() {
     let deployment = Deployment::sqlite();
     let node = deployment.demo(&[("ADMIT_DEMO_PHONE_TICKET", "true")]);
-    let log = node.log_tail();
+    let log = node.wait_for_output("Phone page");
     let link = log
         .lines()
         .find_map(|l| l.trim().strip_prefix("Phone page"))

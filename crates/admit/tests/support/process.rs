@@ -113,6 +113,20 @@ impl Server {
         status
     }
 
+    /// Waits (up to 10 s) until the server has printed a line containing `needle`, e.g. a part of
+    /// the demo's welcome printed after the listening address; the whole output so far.
+    pub fn wait_for_output(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log_tail();
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(Instant::now() < deadline, "node {} never printed {needle:?}; its output:\n{log}", self.name);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The last lines the server printed (stdout and stderr), for failure messages.
     pub fn log_tail(&self) -> String {
         self.log.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect::<Vec<_>>().join("\n")
