@@ -6,6 +6,8 @@
 //! fresh device signature, and a presentation must be over a device-bound credential.
 //! Entry rules (revocation, session, validity window, entries left) stay with the gate layer.
 
+use ed25519_dalek::Signature;
+
 use crate::device::device_proof_message;
 use crate::presentation::PRESENTATION_PREFIX;
 use crate::text::names_another_version;
@@ -101,16 +103,43 @@ impl KeyRing {
                 Ok(Verified { payload, device_proof: false })
             }
             Scanned::Presented(presentation) => {
-                let payload = self.verify(&presentation.credential)?;
-                let device_key = DeviceKey::from_binding(&payload.holder).ok_or(Rejection::Malformed)??;
-                let message = device_proof_message(payload.ticket_id, payload.ticket_version, presentation.counter);
-                device_key.verify(&message, &presentation.device_signature)?;
+                let payload = self.verify_presentation(presentation)?;
                 if !policy.is_fresh(presentation.counter, now_s) {
                     return Err(Rejection::StaleProof);
                 }
                 Ok(Verified { payload, device_proof: true })
             }
         }
+    }
+
+    /// Both signatures of a presentation: the issuer's over the credential bytes and the bound
+    /// device's over (ticket, version, counter).
+    ///
+    /// With an Ed25519 phone key both are Ed25519, and one `verify_batch` equation checks them
+    /// together, about a fifth less CPU than two single checks (docs/PERFORMANCE.md). A batch
+    /// check is as hard to forge as single ones, but it is not `verify_strict`: a signature whose
+    /// R was shifted by a small-torsion point (a re-spelling of a genuine signature, over the same
+    /// ticket, version and counter, so it buys no entry and no time) may pass it. When the batch
+    /// fails, the single strict checks run to name the reason.
+    fn verify_presentation(&self, presentation: &Presentation) -> Result<Payload, Rejection> {
+        let credential = &presentation.credential;
+        let payload = credential.payload_unverified()?;
+        let message = device_proof_message(payload.ticket_id, payload.ticket_version, presentation.counter);
+        if let Some(Ok(DeviceKey::Ed25519(device))) = DeviceKey::from_binding(&payload.holder) {
+            let issuer_key = self.key(payload.key_id)?;
+            let signatures = [
+                Signature::from_bytes(&credential.signature_bytes()),
+                Signature::from_bytes(&presentation.device_signature),
+            ];
+            let messages: [&[u8]; 2] = [credential.payload_bytes(), &message];
+            if ed25519_dalek::verify_batch(&messages, &signatures, &[*issuer_key, device]).is_ok() {
+                return Ok(payload);
+            }
+        }
+        let payload = self.verify(credential)?;
+        let device_key = DeviceKey::from_binding(&payload.holder).ok_or(Rejection::Malformed)??;
+        device_key.verify(&message, &presentation.device_signature)?;
+        Ok(payload)
     }
 
     /// [`Scanned::parse`] then [`KeyRing::verify_scanned`]: what a gate does with a line.

@@ -42,12 +42,17 @@ impl KeyRing {
         self.keys.contains_key(&key_id)
     }
 
+    /// The verification key for `key_id`, or [`Rejection::UnknownKey`].
+    pub(crate) fn key(&self, key_id: u32) -> Result<&VerifyingKey, Rejection> {
+        self.keys.get(&key_id).ok_or(Rejection::UnknownKey)
+    }
+
     /// Decodes, looks up the key, and checks the Ed25519 signature over the EXACT received
     /// payload bytes (never over a re-encoding). Returns the payload only if the signature is
     /// good. Uses strict verification, so no second, malleated signature is ever accepted.
     pub fn verify(&self, credential: &Credential) -> Result<Payload, Rejection> {
         let payload = credential.payload_unverified()?;
-        let key = self.keys.get(&payload.key_id).ok_or(Rejection::UnknownKey)?;
+        let key = self.key(payload.key_id)?;
         let signature = Signature::from_bytes(&credential.signature_bytes());
         key.verify_strict(credential.payload_bytes(), &signature).map_err(|_| Rejection::BadSignature)?;
         Ok(payload)
