@@ -15,11 +15,10 @@
 
 use crate::{ChargeOutcome, DeclineReason, GatewayError, PaymentGateway, PaymentMethod};
 use admit_domain::Money;
-use admit_sqlite_batch::{BatchConfig, BatchError, Writer};
+use admit_sqlite_batch::rusqlite::{self, Connection, OpenFlags, OptionalExtension, params};
+use admit_sqlite_batch::{BatchConfig, BatchError, Readers, Writer};
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The test cards and what they do, for docs and the API's payment error hints.
@@ -36,29 +35,32 @@ pub const TEST_CARDS: &[(&str, &str)] = &[
 const TIMEOUT_CARD: &str = "4000000000000119";
 
 /// A simulated card acquirer with a durable ledger of its own. Charges and refunds are
-/// group-committed by one writer task (many callers, one COMMIT); lookups use a reader pool.
+/// group-committed by one writer thread (many callers, one COMMIT); lookups use reader threads.
 #[derive(Clone)]
 pub struct CardSimulator {
     writer: Writer,
-    reader: SqlitePool,
+    reader: Readers,
     hang: Duration,
 }
 
 impl CardSimulator {
     /// Opens (or creates) the simulator's ledger file. `hang` is how long the timeout card
     /// keeps the caller waiting before the gateway gives up.
-    pub async fn open(path: &Path, hang: Duration) -> Result<CardSimulator, sqlx::Error> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL, like Admit's own store: a charge the simulated provider acknowledged survives
-            // power loss too (with group commit the extra fsync is shared by a whole batch).
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10));
-        let mut conn = SqliteConnection::connect_with(&options).await?;
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS sim_charges (
+    pub async fn open(path: &Path, hang: Duration) -> Result<CardSimulator, GatewayError> {
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || Self::open_blocking(path, hang))
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?
+    }
+
+    fn open_blocking(path: PathBuf, hang: Duration) -> Result<CardSimulator, GatewayError> {
+        let conn = Connection::open(&path).map_err(unavailable)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(unavailable)?;
+        // FULL, like Admit's own store: a charge the simulated provider acknowledged survives
+        // power loss too (with group commit the extra fsync is shared by a whole batch).
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+             CREATE TABLE IF NOT EXISTS sim_charges (
                 reference TEXT PRIMARY KEY,
                 amount_minor INTEGER NOT NULL,
                 currency TEXT NOT NULL,
@@ -66,12 +68,19 @@ impl CardSimulator {
                 outcome TEXT NOT NULL,
                 authorization TEXT,
                 refunded INTEGER NOT NULL DEFAULT 0
-            )",
+            );",
         )
-        .execute(&mut conn)
-        .await?;
-        let writer = Writer::spawn(conn, BatchConfig::default());
-        let reader = SqlitePoolOptions::new().max_connections(2).connect_with(options.read_only(true)).await?;
+        .map_err(unavailable)?;
+        let writer =
+            Writer::spawn(conn, BatchConfig::default()).map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        let readers = (0..2)
+            .map(|_| {
+                let c = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(unavailable)?;
+                c.busy_timeout(Duration::from_secs(10)).map_err(unavailable)?;
+                Ok(c)
+            })
+            .collect::<Result<Vec<_>, GatewayError>>()?;
+        let reader = Readers::spawn(readers).map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         Ok(CardSimulator { writer, reader, hang })
     }
 
@@ -89,27 +98,28 @@ impl CardSimulator {
         }
     }
 
-    /// What the ledger holds for `reference` (inside a write, after recording it).
-    async fn recorded(c: &mut SqliteConnection, reference: &str) -> Result<ChargeOutcome, GatewayError> {
-        let row = sqlx::query("SELECT outcome, authorization FROM sim_charges WHERE reference = ?")
-            .bind(reference)
-            .fetch_one(c)
-            .await
-            .map_err(unavailable)?;
-        Self::outcome_of(&row)
+    /// What the ledger holds for `reference`: outcome and authorization, if recorded.
+    fn read(c: &Connection, reference: &str) -> Result<Option<(String, Option<String>)>, GatewayError> {
+        c.prepare_cached("SELECT outcome, authorization FROM sim_charges WHERE reference = ?")
+            .and_then(|mut stmt| stmt.query_row([reference], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .map_err(unavailable)
     }
 
-    fn outcome_of(row: &sqlx::sqlite::SqliteRow) -> Result<ChargeOutcome, GatewayError> {
-        let outcome: String = row.get("outcome");
+    /// What the ledger holds for `reference` (inside a write, after recording it).
+    fn recorded(c: &Connection, reference: &str) -> Result<ChargeOutcome, GatewayError> {
+        let row = Self::read(c, reference)?;
+        let (outcome, authorization) = row.ok_or_else(|| GatewayError::Unavailable("charge not recorded".into()))?;
+        Self::outcome_of(&outcome, authorization)
+    }
+
+    fn outcome_of(outcome: &str, authorization: Option<String>) -> Result<ChargeOutcome, GatewayError> {
         if outcome == VOIDED {
             return Ok(ChargeOutcome::Declined(DeclineReason::Voided));
         }
         if outcome == "approved" {
-            return Ok(ChargeOutcome::Approved {
-                authorization: row.get::<Option<String>, _>("authorization").unwrap_or_default(),
-            });
+            return Ok(ChargeOutcome::Approved { authorization: authorization.unwrap_or_default() });
         }
-        DeclineReason::parse(&outcome)
+        DeclineReason::parse(outcome)
             .map(ChargeOutcome::Declined)
             .ok_or_else(|| GatewayError::Unavailable(format!("corrupt simulator ledger outcome '{outcome}'")))
     }
@@ -123,7 +133,7 @@ fn charged(outcome: ChargeOutcome) -> Option<ChargeOutcome> {
     (outcome != ChargeOutcome::Declined(DeclineReason::Voided)).then_some(outcome)
 }
 
-fn unavailable(e: sqlx::Error) -> GatewayError {
+fn unavailable(e: rusqlite::Error) -> GatewayError {
     GatewayError::Unavailable(e.to_string())
 }
 
@@ -157,34 +167,31 @@ impl PaymentGateway for CardSimulator {
         let (reference, last4) = (reference.to_owned(), card.last4().to_owned());
         self.writer
             .run(move |c| {
-                Box::pin(async move {
-                    // Idempotent on the reference: a repeated charge returns what was recorded first.
-                    sqlx::query(
-                        "INSERT INTO sim_charges (reference, amount_minor, currency, last4, outcome, authorization)
-                         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (reference) DO NOTHING",
-                    )
-                    .bind(&reference)
-                    .bind(amount.minor)
-                    .bind(amount.currency.code())
-                    .bind(&last4)
-                    .bind(outcome)
-                    .bind(&authorization)
-                    .execute(&mut *c)
-                    .await
-                    .map_err(unavailable)?;
-                    Self::recorded(c, &reference).await
+                // Idempotent on the reference: a repeated charge returns what was recorded first.
+                c.prepare_cached(
+                    "INSERT INTO sim_charges (reference, amount_minor, currency, last4, outcome, authorization)
+                     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (reference) DO NOTHING",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        reference,
+                        amount.minor,
+                        amount.currency.code(),
+                        last4,
+                        outcome,
+                        authorization
+                    ])
                 })
+                .map_err(unavailable)?;
+                Self::recorded(c, &reference)
             })
             .await
     }
 
     async fn lookup(&self, reference: &str) -> Result<Option<ChargeOutcome>, GatewayError> {
-        let row = sqlx::query("SELECT outcome, authorization FROM sim_charges WHERE reference = ?")
-            .bind(reference)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(unavailable)?;
-        Ok(row.as_ref().map(Self::outcome_of).transpose()?.and_then(charged))
+        let reference = reference.to_owned();
+        let row = self.reader.run(move |c| Self::read(c, &reference)).await?;
+        Ok(row.map(|(o, a)| Self::outcome_of(&o, a)).transpose()?.and_then(charged))
     }
 
     async fn void(&self, reference: &str) -> Result<Option<ChargeOutcome>, GatewayError> {
@@ -192,20 +199,15 @@ impl PaymentGateway for CardSimulator {
         let outcome = self
             .writer
             .run(move |c| {
-                Box::pin(async move {
-                    // One writer: this and any charge of the same reference are ordered, so a
-                    // charge either landed before (and is returned) or finds the tombstone.
-                    sqlx::query(
-                        "INSERT INTO sim_charges (reference, amount_minor, currency, last4, outcome)
-                         VALUES (?, 0, '', '', ?) ON CONFLICT (reference) DO NOTHING",
-                    )
-                    .bind(&reference)
-                    .bind(VOIDED)
-                    .execute(&mut *c)
-                    .await
-                    .map_err(unavailable)?;
-                    Self::recorded(c, &reference).await
-                })
+                // One writer: this and any charge of the same reference are ordered, so a
+                // charge either landed before (and is returned) or finds the tombstone.
+                c.prepare_cached(
+                    "INSERT INTO sim_charges (reference, amount_minor, currency, last4, outcome)
+                     VALUES (?, 0, '', '', ?) ON CONFLICT (reference) DO NOTHING",
+                )
+                .and_then(|mut stmt| stmt.execute(params![reference, VOIDED]))
+                .map_err(unavailable)?;
+                Self::recorded(c, &reference)
             })
             .await?;
         Ok(charged(outcome))
@@ -215,14 +217,10 @@ impl PaymentGateway for CardSimulator {
         let reference = reference.to_owned();
         self.writer
             .run(move |c| {
-                Box::pin(async move {
-                    sqlx::query("UPDATE sim_charges SET refunded = 1 WHERE reference = ? AND outcome = 'approved'")
-                        .bind(&reference)
-                        .execute(c)
-                        .await
-                        .map_err(unavailable)?;
-                    Ok(())
-                })
+                c.prepare_cached("UPDATE sim_charges SET refunded = 1 WHERE reference = ? AND outcome = 'approved'")
+                    .and_then(|mut stmt| stmt.execute([&reference]))
+                    .map_err(unavailable)?;
+                Ok(())
             })
             .await
     }
@@ -231,12 +229,16 @@ impl PaymentGateway for CardSimulator {
 impl CardSimulator {
     /// Whether the simulator refunded `reference` (for tests and reconciliation reports).
     pub async fn was_refunded(&self, reference: &str) -> Result<bool, GatewayError> {
-        let row = sqlx::query("SELECT refunded FROM sim_charges WHERE reference = ?")
-            .bind(reference)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(unavailable)?;
-        Ok(row.is_some_and(|r| r.get::<i64, _>("refunded") == 1))
+        let reference = reference.to_owned();
+        let refunded: Option<i64> = self
+            .reader
+            .run(move |c| {
+                c.prepare_cached("SELECT refunded FROM sim_charges WHERE reference = ?")
+                    .and_then(|mut stmt| stmt.query_row([&reference], |r| r.get(0)).optional())
+                    .map_err(unavailable)
+            })
+            .await?;
+        Ok(refunded == Some(1))
     }
 }
 

@@ -1,34 +1,38 @@
-//! Group commit for one SQLite writer connection.
+//! Group commit for one SQLite writer connection, and a pool of reader threads.
 //!
 //! SQLite allows one writer at a time, and with `synchronous=FULL` every COMMIT waits for an
 //! fsync, so one commit per operation caps a store at a few thousand writes per second. A
-//! [`Writer`] owns the single writer connection in a task of its own. Callers submit each write
-//! operation as a boxed async closure over `&mut SqliteConnection`; the task takes everything
+//! [`Writer`] owns the single writer connection on a thread of its own. Callers submit each
+//! write operation as a closure over `&rusqlite::Connection`; the thread takes everything
 //! queued (up to [`BatchConfig::max_ops`]), runs it inside ONE `BEGIN IMMEDIATE … COMMIT`,
 //! wraps each operation in a `SAVEPOINT` (rolled back when the operation returns an error, so
 //! a failed operation changes nothing and does not disturb its neighbours), and answers every
 //! caller only after the COMMIT returned: an acknowledged write is as durable as the
 //! connection's `synchronous` setting makes a commit.
 //!
+//! Operations run synchronously on the writer's thread: a batch costs one hand-off from the
+//! async caller and back, however many statements it runs (an async driver that hops to a
+//! worker thread per statement spends most of its time switching threads).
+//!
 //! An operation must not open transactions of its own (the batch is the transaction), must not
 //! wait on anything outside the database (it would stall every other write), and should read
 //! what it needs to answer inside the same closure, so it sees its own write.
+//!
+//! [`Readers`] runs read-only closures on a few threads, each owning a connection of its own.
 
 mod batch;
+mod readers;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use sqlx::SqliteConnection;
-use tokio::sync::{mpsc, oneshot};
+pub use readers::Readers;
+pub use rusqlite;
+use rusqlite::Connection;
+use tokio::sync::oneshot;
 
 use batch::Job;
-
-/// A boxed, sendable future borrowing for `'a` (the shape every operation returns).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Why an operation got no answer of its own.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -36,9 +40,9 @@ pub enum BatchError {
     /// The batch's transaction failed (BEGIN, a savepoint, or COMMIT): nothing of the batch
     /// was committed, including this operation.
     #[error("the write batch was not committed: {0}")]
-    NotCommitted(#[source] Arc<sqlx::Error>),
-    /// The writer was closed (or stopped) before it answered.
-    #[error("the SQLite writer is closed")]
+    NotCommitted(#[source] Arc<rusqlite::Error>),
+    /// The writer (or reader pool) was closed, or its thread stopped, before it answered.
+    #[error("the SQLite connection is closed")]
     Closed,
 }
 
@@ -56,7 +60,7 @@ pub struct BatchConfig {
 
 impl Default for BatchConfig {
     fn default() -> Self {
-        BatchConfig { max_ops: 128, linger: Duration::ZERO, queue: 4096 }
+        BatchConfig { max_ops: 256, linger: Duration::ZERO, queue: 8192 }
     }
 }
 
@@ -78,33 +82,36 @@ enum Msg {
     Close(oneshot::Sender<()>),
 }
 
-/// Handle to the task that owns the writer connection. Cheap to clone.
+/// Handle to the thread that owns the writer connection. Cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
-    queue: mpsc::Sender<Msg>,
+    queue: flume::Sender<Msg>,
     counters: Arc<Counters>,
 }
 
 impl Writer {
-    /// Starts the writer task on the current Tokio runtime; it owns `conn` from now on.
-    pub fn spawn(conn: SqliteConnection, config: BatchConfig) -> Writer {
-        let (queue, rx) = mpsc::channel(config.queue.max(1));
+    /// Starts the writer thread; it owns `conn` from now on.
+    pub fn spawn(conn: Connection, config: BatchConfig) -> std::io::Result<Writer> {
+        let (queue, rx) = flume::bounded(config.queue.max(1));
         let counters = Arc::new(Counters::default());
-        tokio::spawn(batch::run_writer(conn, rx, config, counters.clone()));
-        Writer { queue, counters }
+        let c = counters.clone();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || batch::run_writer(conn, rx, config, c))?;
+        Ok(Writer { queue, counters })
     }
 
     /// Runs `op` in the next batch and returns its result once the batch has committed. An
     /// `Err` from `op` rolls back everything `op` did (and only that).
     pub async fn run<T, E, F>(&self, op: F) -> Result<T, E>
     where
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<BatchError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job = batch::Pending { op: Some(op), result: None, reply };
-        self.queue.send(Msg::Op(Box::new(job))).await.map_err(|_| E::from(BatchError::Closed))?;
+        self.queue.send_async(Msg::Op(Box::new(job))).await.map_err(|_| E::from(BatchError::Closed))?;
         answer.await.unwrap_or_else(|_| Err(E::from(BatchError::Closed)))
     }
 
@@ -115,14 +122,14 @@ impl Writer {
 
     /// Operations queued and not yet taken into a batch.
     pub fn waiting(&self) -> usize {
-        self.queue.max_capacity() - self.queue.capacity()
+        self.queue.len()
     }
 
     /// Finishes the batch in progress, then closes the connection. Operations submitted
     /// afterwards fail with [`BatchError::Closed`].
     pub async fn close(&self) {
         let (done, closed) = oneshot::channel();
-        if self.queue.send(Msg::Close(done)).await.is_ok() {
+        if self.queue.send_async(Msg::Close(done)).await.is_ok() {
             let _ = closed.await;
         }
     }

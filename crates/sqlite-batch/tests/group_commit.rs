@@ -2,9 +2,8 @@
 //! operation changes nothing and spares its neighbours, a failed COMMIT fails the whole batch,
 //! and a closed writer refuses work.
 
-use admit_sqlite_batch::{BatchConfig, BatchError, BatchStats, Writer};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{Connection, SqliteConnection};
+use admit_sqlite_batch::rusqlite::{self, Connection};
+use admit_sqlite_batch::{BatchConfig, BatchError, BatchStats, Readers, Writer};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -15,49 +14,41 @@ enum TestError {
     #[error(transparent)]
     Batch(#[from] BatchError),
     #[error(transparent)]
-    Sql(#[from] sqlx::Error),
+    Sql(#[from] rusqlite::Error),
 }
 
-async fn writer(dir: &tempfile::TempDir) -> Writer {
-    let options = SqliteConnectOptions::new()
-        .filename(dir.path().join("batch.db"))
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        .foreign_keys(true);
-    let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
-    for ddl in [
-        "CREATE TABLE rows (id INTEGER PRIMARY KEY)",
-        "CREATE TABLE parents (id INTEGER PRIMARY KEY)",
-        "CREATE TABLE children (id INTEGER PRIMARY KEY,
-                                parent_id INTEGER REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED)",
-    ] {
-        sqlx::query(ddl).execute(&mut conn).await.unwrap();
-    }
-    Writer::spawn(conn, BatchConfig::default())
+fn writer(dir: &tempfile::TempDir) -> Writer {
+    let conn = Connection::open(dir.path().join("batch.db")).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+         CREATE TABLE rows (id INTEGER PRIMARY KEY);
+         CREATE TABLE parents (id INTEGER PRIMARY KEY);
+         CREATE TABLE children (id INTEGER PRIMARY KEY,
+                                parent_id INTEGER REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED);",
+    )
+    .unwrap();
+    Writer::spawn(conn, BatchConfig::default()).unwrap()
 }
 
 async fn insert_row(w: &Writer, id: i64, then_fail: bool) -> Result<i64, TestError> {
     w.run(move |c| {
-        Box::pin(async move {
-            sqlx::query("INSERT INTO rows (id) VALUES (?)").bind(id).execute(&mut *c).await?;
-            if then_fail {
-                return Err(TestError::Refused);
-            }
-            Ok(id)
-        })
+        c.execute("INSERT INTO rows (id) VALUES (?)", [id])?;
+        if then_fail {
+            return Err(TestError::Refused);
+        }
+        Ok(id)
     })
     .await
 }
 
+fn ids(c: &Connection) -> Result<Vec<i64>, TestError> {
+    let mut stmt = c.prepare("SELECT id FROM rows ORDER BY id")?;
+    let ids = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+    Ok(ids)
+}
+
 async fn row_ids(w: &Writer) -> Vec<i64> {
-    w.run(|c| {
-        Box::pin(async move {
-            Ok::<_, TestError>(sqlx::query_scalar("SELECT id FROM rows ORDER BY id").fetch_all(c).await?)
-        })
-    })
-    .await
-    .unwrap()
+    w.run(ids).await.unwrap()
 }
 
 /// Occupies the writer until the returned sender fires, so that what is submitted meanwhile
@@ -68,11 +59,10 @@ async fn block_writer(w: &Writer) -> (oneshot::Sender<()>, tokio::task::JoinHand
     let w2 = w.clone();
     let task = tokio::spawn(async move {
         w2.run(move |_| {
-            Box::pin(async move {
-                let _ = started_tx.send(());
-                let _ = released.await;
-                Ok::<_, TestError>(())
-            })
+            let _ = started_tx.send(());
+            // The writer runs on a thread of its own, so the operation may block it.
+            let _ = released.blocking_recv();
+            Ok::<_, TestError>(())
         })
         .await
         .unwrap()
@@ -94,7 +84,7 @@ async fn wait_until_queued(w: &Writer, n: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_failing_operation_in_a_batch_changes_nothing_and_its_neighbours_commit() {
     let dir = tempfile::tempdir().unwrap();
-    let w = writer(&dir).await;
+    let w = writer(&dir);
     let (release, blocker) = block_writer(&w).await;
     let before = w.stats();
 
@@ -134,7 +124,7 @@ async fn one_failing_operation_in_a_batch_changes_nothing_and_its_neighbours_com
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_commit_fails_every_operation_of_the_batch_and_keeps_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let w = writer(&dir).await;
+    let w = writer(&dir);
     let (release, blocker) = block_writer(&w).await;
 
     let mut ops: Vec<_> = (1..=10)
@@ -150,10 +140,8 @@ async fn a_failed_commit_fails_every_operation_of_the_batch_and_keeps_nothing() 
         let w = w.clone();
         async move {
             w.run(|c| {
-                Box::pin(async move {
-                    sqlx::query("INSERT INTO children (id, parent_id) VALUES (1, 999)").execute(c).await?;
-                    Ok::<_, TestError>(())
-                })
+                c.execute("INSERT INTO children (id, parent_id) VALUES (1, 999)", [])?;
+                Ok::<_, TestError>(())
             })
             .await
         }
@@ -174,11 +162,31 @@ async fn a_failed_commit_fails_every_operation_of_the_batch_and_keeps_nothing() 
 #[tokio::test]
 async fn a_closed_writer_refuses_new_operations() {
     let dir = tempfile::tempdir().unwrap();
-    let w = writer(&dir).await;
+    let w = writer(&dir);
     insert_row(&w, 1, false).await.unwrap();
 
     w.close().await;
 
     assert!(matches!(insert_row(&w, 2, false).await, Err(TestError::Batch(BatchError::Closed))));
     assert_eq!(w.stats(), BatchStats { batches: 1, ops: 1 });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_see_what_the_writer_committed_and_answer_many_callers_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = writer(&dir);
+    for id in 1..=3 {
+        insert_row(&w, id, false).await.unwrap();
+    }
+    let conns = (0..2).map(|_| Connection::open(dir.path().join("batch.db")).unwrap()).collect();
+    let readers = Readers::spawn(conns).unwrap();
+    let reads: Vec<_> = (0..20)
+        .map(|_| {
+            let readers = readers.clone();
+            tokio::spawn(async move { readers.run(ids).await })
+        })
+        .collect();
+    for read in reads {
+        assert_eq!(read.await.unwrap().unwrap(), [1, 2, 3]);
+    }
 }

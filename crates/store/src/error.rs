@@ -36,6 +36,15 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound("row"),
+            other => StoreError::Other(Box::new(other)),
+        }
+    }
+}
+
 impl From<admit_sqlite_batch::BatchError> for StoreError {
     fn from(e: admit_sqlite_batch::BatchError) -> Self {
         StoreError::Other(Box::new(e))

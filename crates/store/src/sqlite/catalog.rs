@@ -1,65 +1,52 @@
 //! Organisers, staff tokens, venues, events, sessions, grades, seats and availability.
 
+use super::sql::{exec, exec_unique, insert, row, rows, scalar};
 use crate::decode::{self, EVENT_COLUMNS};
 use crate::model::*;
-use crate::rows::{is_unique_violation, key32, u32_at};
+use crate::rows::{key32, u32_at};
 use crate::{StoreError, StoreResult};
 use admit_domain::{EventId, GateId, OrganiserId, SeatingMode, SessionId, VenueId};
-use sqlx::{SqliteConnection, SqlitePool};
+use rusqlite::{Connection, params};
 use std::collections::HashMap;
 
-pub async fn create_organiser(conn: &mut SqliteConnection, name: &str) -> StoreResult<OrganiserId> {
-    let id =
-        sqlx::query("INSERT INTO organisers (name) VALUES (?)").bind(name).execute(conn).await?.last_insert_rowid();
-    Ok(OrganiserId(id))
+pub fn create_organiser(c: &Connection, name: &str) -> StoreResult<OrganiserId> {
+    Ok(OrganiserId(insert(c, "INSERT INTO organisers (name) VALUES (?)", [name])?))
 }
 
-pub async fn add_staff_token(
-    conn: &mut SqliteConnection,
+pub fn add_staff_token(
+    c: &Connection,
     organiser: OrganiserId,
     role: StaffRole,
     hash: [u8; 32],
     label: &str,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO staff_tokens (token_hash, organiser_id, role, label) VALUES (?, ?, ?, ?)")
-        .bind(&hash[..])
-        .bind(organiser.0)
-        .bind(role.as_str())
-        .bind(label)
-        .execute(conn)
-        .await?;
+    exec(
+        c,
+        "INSERT INTO staff_tokens (token_hash, organiser_id, role, label) VALUES (?, ?, ?, ?)",
+        params![&hash[..], organiser.0, role.as_str(), label],
+    )?;
     Ok(())
 }
 
-pub async fn staff_by_token(pool: &SqlitePool, hash: [u8; 32]) -> StoreResult<Option<Staff>> {
-    let row = sqlx::query("SELECT organiser_id, role, label FROM staff_tokens WHERE token_hash = ?")
-        .bind(&hash[..])
-        .fetch_optional(pool)
-        .await?;
-    row.as_ref().map(decode::staff).transpose()
+pub fn staff_by_token(c: &Connection, hash: [u8; 32]) -> StoreResult<Option<Staff>> {
+    let r = row(c, "SELECT organiser_id, role, label FROM staff_tokens WHERE token_hash = ?", [&hash[..]])?;
+    r.as_ref().map(decode::staff).transpose()
 }
 
 /// Runs inside the caller's transaction (the write batch), so it is all or nothing.
-pub async fn create_venue(tx: &mut SqliteConnection, v: NewVenue) -> StoreResult<Venue> {
-    let id = sqlx::query("INSERT INTO venues (organiser_id, name, city, latitude, longitude) VALUES (?, ?, ?, ?, ?)")
-        .bind(v.organiser_id.0)
-        .bind(&v.name)
-        .bind(&v.city)
-        .bind(v.latitude)
-        .bind(v.longitude)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+pub fn create_venue(c: &Connection, v: NewVenue) -> StoreResult<Venue> {
+    let id = insert(
+        c,
+        "INSERT INTO venues (organiser_id, name, city, latitude, longitude) VALUES (?, ?, ?, ?, ?)",
+        params![v.organiser_id.0, v.name, v.city, v.latitude, v.longitude],
+    )?;
     let mut gates = Vec::new();
     for g in v.gates {
-        let gid = sqlx::query("INSERT INTO gates (venue_id, name, latitude, longitude) VALUES (?, ?, ?, ?)")
-            .bind(id)
-            .bind(&g.name)
-            .bind(g.latitude)
-            .bind(g.longitude)
-            .execute(&mut *tx)
-            .await?
-            .last_insert_rowid();
+        let gid = insert(
+            c,
+            "INSERT INTO gates (venue_id, name, latitude, longitude) VALUES (?, ?, ?, ?)",
+            params![id, g.name, g.latitude, g.longitude],
+        )?;
         gates.push(Gate {
             id: GateId(gid),
             venue_id: VenueId(id),
@@ -80,72 +67,56 @@ pub async fn create_venue(tx: &mut SqliteConnection, v: NewVenue) -> StoreResult
     })
 }
 
-pub async fn gate(pool: &SqlitePool, id: GateId) -> StoreResult<Gate> {
-    let r = sqlx::query(
+pub fn gate(c: &Connection, id: GateId) -> StoreResult<Gate> {
+    let r = row(
+        c,
         "SELECT g.id, g.venue_id, v.organiser_id, g.name, g.latitude, g.longitude
          FROM gates g JOIN venues v ON v.id = g.venue_id WHERE g.id = ?",
-    )
-    .bind(id.0)
-    .fetch_optional(pool)
-    .await?
+        [id.0],
+    )?
     .ok_or(StoreError::NotFound("gate"))?;
     decode::gate(&r)
 }
 
 /// Runs inside the caller's transaction (the write batch), so it is all or nothing.
-pub async fn create_event(tx: &mut SqliteConnection, e: NewEvent) -> StoreResult<EventId> {
-    let owner: Option<i64> = sqlx::query_scalar("SELECT organiser_id FROM venues WHERE id = ?")
-        .bind(e.venue_id.0)
-        .fetch_optional(&mut *tx)
-        .await?;
+pub fn create_event(c: &Connection, e: NewEvent) -> StoreResult<EventId> {
+    let owner: Option<i64> = scalar(c, "SELECT organiser_id FROM venues WHERE id = ?", [e.venue_id.0])?;
     if owner != Some(e.organiser_id.0) {
         return Err(StoreError::Invalid("the venue does not belong to this organiser".into()));
     }
     let (from, to) = e.route.clone().unzip();
-    let event_id = sqlx::query(
+    exec_unique(
+        c,
         "INSERT INTO events (organiser_id, venue_id, name, kind, description, currency, route_from, route_to,
                              key_id, signing_secret, public_key, inspection_key)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(e.organiser_id.0)
-    .bind(e.venue_id.0)
-    .bind(&e.name)
-    .bind(e.kind.as_str())
-    .bind(&e.description)
-    .bind(e.currency.code())
-    .bind(from)
-    .bind(to)
-    .bind(i64::from(e.keys.key_id))
-    .bind(&e.keys.signing_secret[..])
-    .bind(&e.keys.public_key[..])
-    .bind(&e.keys.inspection_key[..])
-    .execute(&mut *tx)
-    .await
-    .map_err(|err| match is_unique_violation(&err) {
-        true => StoreError::Conflict("the key ID is already in use".into()),
-        false => err.into(),
-    })?
-    .last_insert_rowid();
+        params![
+            e.organiser_id.0,
+            e.venue_id.0,
+            e.name,
+            e.kind.as_str(),
+            e.description,
+            e.currency.code(),
+            from,
+            to,
+            i64::from(e.keys.key_id),
+            &e.keys.signing_secret[..],
+            &e.keys.public_key[..],
+            &e.keys.inspection_key[..],
+        ],
+        || StoreError::Conflict("the key ID is already in use".into()),
+    )?;
+    let event_id = c.last_insert_rowid();
 
     let mut grades: HashMap<&str, (i64, &NewGrade)> = HashMap::new();
     for g in &e.grades {
-        let id = sqlx::query(
+        exec_unique(
+            c,
             "INSERT INTO grades (event_id, code, name, seating, price_minor, max_entries) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(event_id)
-        .bind(&g.code)
-        .bind(&g.name)
-        .bind(g.seating.as_str())
-        .bind(g.price_minor)
-        .bind(i64::from(g.policy.max_entries))
-        .execute(&mut *tx)
-        .await
-        .map_err(|err| match is_unique_violation(&err) {
-            true => StoreError::Invalid(format!("grade code {} appears twice", g.code)),
-            false => err.into(),
-        })?
-        .last_insert_rowid();
-        grades.insert(&g.code, (id, g));
+            params![event_id, g.code, g.name, g.seating.as_str(), g.price_minor, i64::from(g.policy.max_entries)],
+            || StoreError::Invalid(format!("grade code {} appears twice", g.code)),
+        )?;
+        grades.insert(&g.code, (c.last_insert_rowid(), g));
     }
     let mut seat_counts: HashMap<&str, u32> = HashMap::new();
     for s in &e.seats {
@@ -155,115 +126,83 @@ pub async fn create_event(tx: &mut SqliteConnection, e: NewEvent) -> StoreResult
         }
     }
     for session in &e.sessions {
-        let sid =
-            sqlx::query("INSERT INTO sessions (event_id, label, starts_at, ends_at, doors_at) VALUES (?, ?, ?, ?, ?)")
-                .bind(event_id)
-                .bind(&session.label)
-                .bind(session.starts_at_ms)
-                .bind(session.ends_at_ms)
-                .bind(session.doors_at_ms)
-                .execute(&mut *tx)
-                .await?
-                .last_insert_rowid();
+        let sid = insert(
+            c,
+            "INSERT INTO sessions (event_id, label, starts_at, ends_at, doors_at) VALUES (?, ?, ?, ?, ?)",
+            params![event_id, session.label, session.starts_at_ms, session.ends_at_ms, session.doors_at_ms],
+        )?;
         for (code, (gid, g)) in &grades {
             let total = match g.seating {
                 SeatingMode::Reserved => seat_counts.get(code).copied().unwrap_or(0),
                 SeatingMode::GeneralAdmission => g.quota,
             };
-            sqlx::query("INSERT INTO inventory (session_id, grade_id, total) VALUES (?, ?, ?)")
-                .bind(sid)
-                .bind(gid)
-                .bind(i64::from(total))
-                .execute(&mut *tx)
-                .await?;
+            exec(
+                c,
+                "INSERT INTO inventory (session_id, grade_id, total) VALUES (?, ?, ?)",
+                params![sid, gid, i64::from(total)],
+            )?;
         }
         for s in &e.seats {
-            sqlx::query(
+            exec_unique(
+                c,
                 "INSERT INTO seats (session_id, grade_id, section, row_label, row_rank, number, label)
                  VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(sid)
-            .bind(grades[s.grade_code.as_str()].0)
-            .bind(&s.section)
-            .bind(&s.row)
-            .bind(s.row_rank)
-            .bind(s.number)
-            .bind(&s.label)
-            .execute(&mut *tx)
-            .await
-            .map_err(|err| match is_unique_violation(&err) {
-                true => StoreError::Invalid(format!("seat label {} appears twice", s.label)),
-                false => err.into(),
-            })?;
+                params![sid, grades[s.grade_code.as_str()].0, s.section, s.row, s.row_rank, s.number, s.label],
+                || StoreError::Invalid(format!("seat label {} appears twice", s.label)),
+            )?;
         }
     }
     Ok(EventId(event_id))
 }
 
-pub async fn list_events(pool: &SqlitePool) -> StoreResult<Vec<Event>> {
-    let rows = sqlx::query(&format!("SELECT {EVENT_COLUMNS} ORDER BY e.id")).fetch_all(pool).await?;
-    rows.iter().map(decode::event).collect()
+pub fn list_events(c: &Connection) -> StoreResult<Vec<Event>> {
+    rows(c, &format!("SELECT {EVENT_COLUMNS} ORDER BY e.id"), [])?.iter().map(decode::event).collect()
 }
 
-pub async fn event(pool: &SqlitePool, id: EventId) -> StoreResult<EventDetail> {
-    let r = sqlx::query(&format!("SELECT {EVENT_COLUMNS} WHERE e.id = ?"))
-        .bind(id.0)
-        .fetch_optional(pool)
-        .await?
-        .ok_or(StoreError::NotFound("event"))?;
+pub fn event(c: &Connection, id: EventId) -> StoreResult<EventDetail> {
+    let r = row(c, &format!("SELECT {EVENT_COLUMNS} WHERE e.id = ?"), [id.0])?.ok_or(StoreError::NotFound("event"))?;
     let event = decode::event(&r)?;
-    let sessions = sqlx::query("SELECT * FROM sessions WHERE event_id = ? ORDER BY starts_at, id")
-        .bind(id.0)
-        .fetch_all(pool)
-        .await?
+    let sessions = rows(c, "SELECT * FROM sessions WHERE event_id = ? ORDER BY starts_at, id", [id.0])?
         .iter()
         .map(decode::session)
         .collect::<StoreResult<_>>()?;
-    let grades = sqlx::query(
+    let grades = rows(
+        c,
         "SELECT g.*, e.currency FROM grades g JOIN events e ON e.id = g.event_id WHERE g.event_id = ? ORDER BY g.price_minor DESC, g.id",
-    )
-    .bind(id.0)
-    .fetch_all(pool)
-    .await?
+        [id.0],
+    )?
     .iter()
     .map(|r| decode::grade(r, id))
     .collect::<StoreResult<_>>()?;
     Ok(EventDetail { event, sessions, grades })
 }
 
-pub async fn session(pool: &SqlitePool, id: SessionId) -> StoreResult<Session> {
-    let r = sqlx::query("SELECT * FROM sessions WHERE id = ?")
-        .bind(id.0)
-        .fetch_optional(pool)
-        .await?
-        .ok_or(StoreError::NotFound("session"))?;
+pub fn session(c: &Connection, id: SessionId) -> StoreResult<Session> {
+    let r = row(c, "SELECT * FROM sessions WHERE id = ?", [id.0])?.ok_or(StoreError::NotFound("session"))?;
     decode::session(&r)
 }
 
-pub async fn availability(pool: &SqlitePool, session: SessionId) -> StoreResult<Vec<GradeAvailability>> {
-    let rows = sqlx::query("SELECT grade_id, total, held, sold FROM inventory WHERE session_id = ? ORDER BY grade_id")
-        .bind(session.0)
-        .fetch_all(pool)
-        .await?;
+pub fn availability(c: &Connection, session: SessionId) -> StoreResult<Vec<GradeAvailability>> {
+    let rows = rows(
+        c,
+        "SELECT grade_id, total, held, sold FROM inventory WHERE session_id = ? ORDER BY grade_id",
+        [session.0],
+    )?;
     if rows.is_empty() {
         return Err(StoreError::NotFound("session"));
     }
     rows.iter().map(decode::availability).collect()
 }
 
-pub async fn seats(pool: &SqlitePool, session: SessionId) -> StoreResult<Vec<Seat>> {
-    let rows = sqlx::query("SELECT * FROM seats WHERE session_id = ? ORDER BY row_rank, row_label, number")
-        .bind(session.0)
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(|r| decode::seat(r, session)).collect()
+pub fn seats(c: &Connection, session: SessionId) -> StoreResult<Vec<Seat>> {
+    rows(c, "SELECT * FROM seats WHERE session_id = ? ORDER BY row_rank, row_label, number", [session.0])?
+        .iter()
+        .map(|r| decode::seat(r, session))
+        .collect()
 }
 
-pub async fn event_keys(pool: &SqlitePool, event: EventId) -> StoreResult<EventKeys> {
-    let r = sqlx::query("SELECT key_id, signing_secret, public_key, inspection_key FROM events WHERE id = ?")
-        .bind(event.0)
-        .fetch_optional(pool)
-        .await?
+pub fn event_keys(c: &Connection, event: EventId) -> StoreResult<EventKeys> {
+    let r = row(c, "SELECT key_id, signing_secret, public_key, inspection_key FROM events WHERE id = ?", [event.0])?
         .ok_or(StoreError::NotFound("event"))?;
     Ok(EventKeys {
         key_id: u32_at(&r, "key_id")?,
@@ -273,7 +212,9 @@ pub async fn event_keys(pool: &SqlitePool, event: EventId) -> StoreResult<EventK
     })
 }
 
-pub async fn public_keys(pool: &SqlitePool) -> StoreResult<Vec<(u32, [u8; 32])>> {
-    let rows = sqlx::query("SELECT key_id, public_key FROM events ORDER BY key_id").fetch_all(pool).await?;
-    rows.iter().map(|r| Ok((u32_at(r, "key_id")?, key32(r, "public_key")?))).collect()
+pub fn public_keys(c: &Connection) -> StoreResult<Vec<(u32, [u8; 32])>> {
+    rows(c, "SELECT key_id, public_key FROM events ORDER BY key_id", [])?
+        .iter()
+        .map(|r| Ok((u32_at(r, "key_id")?, key32(r, "public_key")?)))
+        .collect()
 }

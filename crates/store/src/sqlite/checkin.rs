@@ -1,81 +1,74 @@
 //! Gate manifests and the atomic online check-in.
 
+use super::sql::{exec, row, rows};
 use crate::StoreResult;
 use crate::decode::{self, MANIFEST_SELECT};
 use crate::model::*;
 use crate::rules::{CHECK_IN_SELECT, decide};
 use admit_domain::{DenyReason, SessionId};
-use sqlx::{SqliteConnection, SqlitePool};
+use rusqlite::{Connection, params};
 
-pub async fn manifest(pool: &SqlitePool, session: SessionId) -> StoreResult<Vec<ManifestRow>> {
-    let rows = sqlx::query(&format!(
-        "{MANIFEST_SELECT} WHERE t.session_id = ? ORDER BY g.code, st.row_rank, st.number, t.reference"
-    ))
-    .bind(session.0)
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(decode::manifest_row).collect()
+pub fn manifest(c: &Connection, session: SessionId) -> StoreResult<Vec<ManifestRow>> {
+    rows(
+        c,
+        &format!("{MANIFEST_SELECT} WHERE t.session_id = ? ORDER BY g.code, st.row_rank, st.number, t.reference"),
+        [session.0],
+    )?
+    .iter()
+    .map(decode::manifest_row)
+    .collect()
 }
 
-async fn log(conn: &mut SqliteConnection, scan: &ScanRequest, reason: Option<DenyReason>) -> StoreResult<()> {
-    sqlx::query(
+fn log(c: &Connection, scan: &ScanRequest, reason: Option<DenyReason>) -> StoreResult<()> {
+    exec(
+        c,
         "INSERT INTO scans (ticket_id, ticket_version, session_id, gate_id, at, verdict, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(scan.ticket_id.0)
-    .bind(i64::from(scan.presented_version))
-    .bind(scan.gate_session.0)
-    .bind(scan.gate_id.0)
-    .bind(scan.now_ms)
-    .bind(if reason.is_none() { "admit" } else { "deny" })
-    .bind(reason.map(|r| r.code()))
-    .execute(&mut *conn)
-    .await?;
+        params![
+            scan.ticket_id.0,
+            i64::from(scan.presented_version),
+            scan.gate_session.0,
+            scan.gate_id.0,
+            scan.now_ms,
+            if reason.is_none() { "admit" } else { "deny" },
+            reason.map(|r| r.code())
+        ],
+    )?;
     Ok(())
 }
 
 /// Decides and records one scan inside the caller's write transaction. The outer `Result` is
 /// a storage failure; the inner one is the verdict (the scan is logged either way).
-pub async fn check_in(conn: &mut SqliteConnection, scan: &ScanRequest) -> StoreResult<Result<Admission, DenyReason>> {
-    let row = sqlx::query(&format!("{CHECK_IN_SELECT} WHERE t.id = ?"))
-        .bind(scan.ticket_id.0)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(r) = row else {
-        log(conn, scan, Some(DenyReason::UnknownTicket)).await?;
+pub fn check_in(c: &Connection, scan: &ScanRequest) -> StoreResult<Result<Admission, DenyReason>> {
+    let Some(r) = row(c, &format!("{CHECK_IN_SELECT} WHERE t.id = ?"), [scan.ticket_id.0])? else {
+        log(c, scan, Some(DenyReason::UnknownTicket))?;
         return Ok(Err(DenyReason::UnknownTicket));
     };
     let admission = match decide(&r, scan)? {
         Ok(admission) => admission,
         Err(reason) => {
-            log(conn, scan, Some(reason)).await?;
+            log(c, scan, Some(reason))?;
             return Ok(Err(reason));
         }
     };
     // Guarded by the count we decided on: a concurrent entry makes this update miss.
-    let counted = sqlx::query("UPDATE tickets SET entries_used = entries_used + 1 WHERE id = ? AND entries_used = ?")
-        .bind(scan.ticket_id.0)
-        .bind(i64::from(admission.entries_used - 1))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let counted = exec(
+        c,
+        "UPDATE tickets SET entries_used = entries_used + 1 WHERE id = ? AND entries_used = ?",
+        [scan.ticket_id.0, i64::from(admission.entries_used - 1)],
+    )?;
     if counted != 1 {
-        log(conn, scan, Some(DenyReason::AlreadyUsed)).await?;
+        log(c, scan, Some(DenyReason::AlreadyUsed))?;
         return Ok(Err(DenyReason::AlreadyUsed));
     }
-    log(conn, scan, None).await?;
+    log(c, scan, None)?;
     Ok(Ok(admission))
 }
 
-pub async fn log_denied(conn: &mut SqliteConnection, scan: &DeniedScan) -> StoreResult<()> {
-    sqlx::query(
+pub fn log_denied(c: &Connection, scan: &DeniedScan) -> StoreResult<()> {
+    exec(
+        c,
         "INSERT INTO scans (ticket_id, session_id, gate_id, at, verdict, reason) VALUES (?, ?, ?, ?, 'deny', ?)",
-    )
-    .bind(scan.ticket_id.map(|t| t.0))
-    .bind(scan.session_id.0)
-    .bind(scan.gate_id.0)
-    .bind(scan.now_ms)
-    .bind(scan.reason.code())
-    .execute(conn)
-    .await?;
+        params![scan.ticket_id.map(|t| t.0), scan.session_id.0, scan.gate_id.0, scan.now_ms, scan.reason.code()],
+    )?;
     Ok(())
 }

@@ -1,11 +1,15 @@
 //! The embedded SQLite backend: one database file in WAL mode.
 //!
-//! All writes go through a single connection owned by a group-commit [`Writer`] (SQLite allows
-//! one writer at a time anyway): the write operations waiting at any moment run together in one
-//! `BEGIN IMMEDIATE … COMMIT`, each inside its own savepoint, so one fsync covers many of them
-//! and a failing operation changes nothing. Reads use a separate pool and never block on
-//! writers. `synchronous=FULL`, and no caller is answered before its batch has committed: a
-//! write the server acknowledged survives a crash of the process or of the machine.
+//! All writes go through a single connection owned by a group-commit [`Writer`] thread (SQLite
+//! allows one writer at a time anyway): the write operations waiting at any moment run together
+//! in one `BEGIN IMMEDIATE … COMMIT`, each inside its own savepoint, so one fsync covers many of
+//! them and a failing operation changes nothing. Reads run on a few reader threads with
+//! connections of their own and never block on writers. `synchronous=FULL`, and no caller is
+//! answered before its batch has committed: a write the server acknowledged survives a crash of
+//! the process or of the machine.
+//!
+//! Statements run synchronously through rusqlite on those threads (one hand-off per operation,
+//! not per statement); migrations are applied with sqlx's migrator when the store opens.
 
 mod catalog;
 mod checkin;
@@ -15,6 +19,7 @@ mod holds;
 mod idempotency;
 mod orders;
 mod phone;
+mod sql;
 mod staff_places;
 mod waiting_room;
 
@@ -23,18 +28,31 @@ use crate::model::*;
 use crate::phone::*;
 use crate::{SessionWindow, StaffPlaces, Store, StoreError, StoreResult};
 use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState, SessionId, TicketId, VenueId};
-use admit_sqlite_batch::{BatchConfig, BatchStats, Writer};
+use admit_sqlite_batch::{BatchConfig, BatchStats, Readers, Writer};
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, SqliteConnection, SqlitePool};
+use rusqlite::{Connection, OpenFlags};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use std::path::Path;
 use std::time::Duration;
+
+/// Reader threads (each with its own connection).
+const READERS: usize = 4;
 
 /// SQLite-backed [`Store`].
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: Writer,
-    reader: SqlitePool,
+    reader: Readers,
+}
+
+/// The settings every connection gets: WAL, durable commits, foreign keys, a patient lock wait.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = memory;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(())
 }
 
 impl SqliteStore {
@@ -46,22 +64,37 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            .pragma("temp_store", "memory");
-        let mut conn = SqliteConnection::connect_with(&options).await?;
-        sqlx::migrate!("migrations/sqlite").run(&mut conn).await?;
-        let writer = Writer::spawn(conn, BatchConfig::default());
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options.read_only(true))
-            .await?;
-        Ok(SqliteStore { writer, reader })
+            .busy_timeout(Duration::from_secs(10));
+        let mut migrator = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await?;
+        sqlx::migrate!("migrations/sqlite").run(&mut migrator).await?;
+        sqlx::Connection::close(migrator).await?;
+
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || -> StoreResult<SqliteStore> {
+            let conn = Connection::open(&path)?;
+            configure(&conn)?;
+            let writer = Writer::spawn(conn, BatchConfig::default()).map_err(|e| StoreError::Other(Box::new(e)))?;
+            let readers = (0..READERS)
+                .map(|_| {
+                    let conn = Connection::open_with_flags(
+                        &path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    conn.busy_timeout(Duration::from_secs(10))?;
+                    conn.set_prepared_statement_cache_capacity(256);
+                    Ok(conn)
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            let reader = Readers::spawn(readers).map_err(|e| StoreError::Other(Box::new(e)))?;
+            Ok(SqliteStore { writer, reader })
+        })
+        .await
+        .map_err(|e| StoreError::Other(Box::new(e)))?
     }
 
-    /// Closes both pools, flushing the WAL.
+    /// Finishes the write in progress and closes the writer connection (the WAL is
+    /// checkpointed); reader connections close when the last handle is dropped.
     pub async fn close(&self) {
-        self.reader.close().await;
         self.writer.close().await;
     }
 
@@ -69,13 +102,29 @@ impl SqliteStore {
     pub fn write_stats(&self) -> BatchStats {
         self.writer.stats()
     }
+
+    /// Runs `op` in the writer's next batch.
+    async fn write<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.writer.run(op).await
+    }
+
+    /// Runs `op` on a reader connection.
+    async fn read<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.reader.run(op).await
+    }
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_organiser(&self, name: &str) -> StoreResult<OrganiserId> {
         let name = name.to_owned();
-        self.writer.run(move |c| Box::pin(async move { catalog::create_organiser(c, &name).await })).await
+        self.write(move |c| catalog::create_organiser(c, &name)).await
     }
     async fn add_staff_token(
         &self,
@@ -85,75 +134,67 @@ impl Store for SqliteStore {
         label: &str,
     ) -> StoreResult<()> {
         let label = label.to_owned();
-        self.writer
-            .run(move |c| Box::pin(async move { catalog::add_staff_token(c, organiser, role, hash, &label).await }))
-            .await
+        self.write(move |c| catalog::add_staff_token(c, organiser, role, hash, &label)).await
     }
     async fn staff_by_token(&self, hash: [u8; 32]) -> StoreResult<Option<Staff>> {
-        catalog::staff_by_token(&self.reader, hash).await
+        self.read(move |c| catalog::staff_by_token(c, hash)).await
     }
     async fn create_venue(&self, venue: NewVenue) -> StoreResult<Venue> {
-        self.writer.run(move |c| Box::pin(catalog::create_venue(c, venue))).await
+        self.write(move |c| catalog::create_venue(c, venue)).await
     }
     async fn gate(&self, id: GateId) -> StoreResult<Gate> {
-        catalog::gate(&self.reader, id).await
+        self.read(move |c| catalog::gate(c, id)).await
     }
     async fn create_event(&self, event: NewEvent) -> StoreResult<EventId> {
-        self.writer.run(move |c| Box::pin(catalog::create_event(c, event))).await
+        self.write(move |c| catalog::create_event(c, event)).await
     }
     async fn list_events(&self) -> StoreResult<Vec<Event>> {
-        catalog::list_events(&self.reader).await
+        self.read(catalog::list_events).await
     }
     async fn event(&self, id: EventId) -> StoreResult<EventDetail> {
-        catalog::event(&self.reader, id).await
+        self.read(move |c| catalog::event(c, id)).await
     }
     async fn session(&self, id: SessionId) -> StoreResult<Session> {
-        catalog::session(&self.reader, id).await
+        self.read(move |c| catalog::session(c, id)).await
     }
     async fn availability(&self, session: SessionId) -> StoreResult<Vec<GradeAvailability>> {
-        catalog::availability(&self.reader, session).await
+        self.read(move |c| catalog::availability(c, session)).await
     }
     async fn seats(&self, session: SessionId) -> StoreResult<Vec<Seat>> {
-        catalog::seats(&self.reader, session).await
+        self.read(move |c| catalog::seats(c, session)).await
     }
     async fn event_keys(&self, event: EventId) -> StoreResult<EventKeys> {
-        catalog::event_keys(&self.reader, event).await
+        self.read(move |c| catalog::event_keys(c, event)).await
     }
     async fn public_keys(&self) -> StoreResult<Vec<(u32, [u8; 32])>> {
-        catalog::public_keys(&self.reader).await
+        self.read(catalog::public_keys).await
     }
 
     async fn create_hold(&self, hold: NewHold) -> StoreResult<Hold> {
-        self.writer
-            .run(move |c| {
-                Box::pin(async move {
-                    holds::create(c, &hold).await?;
-                    holds::load(c, &hold.id).await
-                })
-            })
-            .await
+        self.write(move |c| {
+            holds::create(c, &hold)?;
+            holds::load(c, &hold.id)
+        })
+        .await
     }
     async fn hold(&self, id: &str) -> StoreResult<Hold> {
-        let mut conn = self.reader.acquire().await?;
-        holds::load(&mut conn, id).await
+        let id = id.to_owned();
+        self.read(move |c| holds::load(c, &id)).await
     }
     async fn cancel_hold(&self, id: &str, now_ms: i64) -> StoreResult<Hold> {
         let id = id.to_owned();
-        self.writer
-            .run(move |c| {
-                Box::pin(async move {
-                    holds::cancel(c, &id, now_ms).await?;
-                    holds::load(c, &id).await
-                })
-            })
-            .await
+        self.write(move |c| {
+            holds::cancel(c, &id, now_ms)?;
+            holds::load(c, &id)
+        })
+        .await
     }
     async fn expire_holds(&self, now_ms: i64) -> StoreResult<u64> {
-        self.writer.run(move |c| Box::pin(holds::expire_due(c, now_ms))).await
+        self.write(move |c| holds::expire_due(c, now_ms)).await
     }
 
     async fn begin_payment(&self, payment: NewPayment) -> StoreResult<()> {
-        self.writer.run(move |c| Box::pin(async move { orders::begin_payment(c, &payment).await })).await
+        self.write(move |c| orders::begin_payment(c, &payment)).await
     }
     async fn settle_payment(
         &self,
@@ -163,47 +204,40 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> StoreResult<()> {
         let (id, detail) = (id.to_owned(), detail.map(str::to_owned));
-        self.writer
-            .run(move |c| {
-                Box::pin(async move { orders::settle_payment(c, &id, state, detail.as_deref(), now_ms).await })
-            })
-            .await
+        self.write(move |c| orders::settle_payment(c, &id, state, detail.as_deref(), now_ms)).await
     }
     async fn complete_order(&self, order: CompleteOrder) -> StoreResult<Order> {
-        self.writer
-            .run(move |c| {
-                Box::pin(async move {
-                    let id = orders::complete(c, &order).await?;
-                    orders::load_order(c, &id).await
-                })
-            })
-            .await
+        self.write(move |c| {
+            let id = orders::complete(c, &order)?;
+            orders::load_order(c, &id)
+        })
+        .await
     }
     async fn payment(&self, id: &str) -> StoreResult<Payment> {
-        let mut conn = self.reader.acquire().await?;
-        orders::payment(&mut conn, id).await
+        let id = id.to_owned();
+        self.read(move |c| orders::payment(c, &id)).await
     }
     async fn payments_in_state(&self, state: PaymentState, before_ms: i64) -> StoreResult<Vec<Payment>> {
-        orders::payments_in_state(&self.reader, state, before_ms).await
+        self.read(move |c| orders::payments_in_state(c, state, before_ms)).await
     }
     async fn order(&self, id: &str) -> StoreResult<Order> {
-        let mut conn = self.reader.acquire().await?;
-        orders::load_order(&mut conn, id).await
+        let id = id.to_owned();
+        self.read(move |c| orders::load_order(c, &id)).await
     }
     async fn ticket(&self, id: TicketId) -> StoreResult<Ticket> {
-        orders::ticket(&self.reader, id).await
+        self.read(move |c| orders::ticket(c, id)).await
     }
 
     async fn manifest(&self, session: SessionId) -> StoreResult<Vec<ManifestRow>> {
-        checkin::manifest(&self.reader, session).await
+        self.read(move |c| checkin::manifest(c, session)).await
     }
     async fn check_in(&self, scan: ScanRequest) -> StoreResult<Admission> {
         // The denial is logged, so it must commit: the verdict travels as the `Ok` value.
-        let verdict = self.writer.run(move |c| Box::pin(async move { checkin::check_in(c, &scan).await })).await?;
+        let verdict = self.write(move |c| checkin::check_in(c, &scan)).await?;
         verdict.map_err(StoreError::Denied)
     }
     async fn log_denied_scan(&self, scan: DeniedScan) -> StoreResult<()> {
-        self.writer.run(move |c| Box::pin(async move { checkin::log_denied(c, &scan).await })).await
+        self.write(move |c| checkin::log_denied(c, &scan)).await
     }
 
     async fn idempotency_start(
@@ -215,17 +249,15 @@ impl Store for SqliteStore {
         lease_ms: i64,
     ) -> StoreResult<IdempotencyStart> {
         let (scope, key) = (scope.to_owned(), key.to_owned());
-        self.writer
-            .run(move |c| Box::pin(async move { idempotency::start(c, &scope, &key, hash, now_ms, lease_ms).await }))
-            .await
+        self.write(move |c| idempotency::start(c, &scope, &key, hash, now_ms, lease_ms)).await
     }
     async fn idempotency_finish(&self, scope: &str, key: &str, response: StoredResponse) -> StoreResult<()> {
         let (scope, key) = (scope.to_owned(), key.to_owned());
-        self.writer.run(move |c| Box::pin(async move { idempotency::finish(c, &scope, &key, &response).await })).await
+        self.write(move |c| idempotency::finish(c, &scope, &key, &response)).await
     }
     async fn idempotency_release(&self, scope: &str, key: &str) -> StoreResult<()> {
         let (scope, key) = (scope.to_owned(), key.to_owned());
-        self.writer.run(move |c| Box::pin(async move { idempotency::release(c, &scope, &key).await })).await
+        self.write(move |c| idempotency::release(c, &scope, &key)).await
     }
 
     async fn set_waiting_room(
@@ -234,42 +266,36 @@ impl Store for SqliteStore {
         config: Option<WaitingRoomConfig>,
         now_ms: i64,
     ) -> StoreResult<()> {
-        self.writer.run(move |c| Box::pin(async move { waiting_room::set(c, event, config, now_ms).await })).await
+        self.write(move |c| waiting_room::set(c, event, config, now_ms)).await
     }
     async fn waiting_room(&self, event: EventId) -> StoreResult<Option<WaitingRoom>> {
-        let mut conn = self.reader.acquire().await?;
-        waiting_room::load(&mut conn, event).await
+        self.read(move |c| waiting_room::load(c, event)).await
     }
     async fn queue_join(&self, join: QueueJoin) -> StoreResult<QueueEntry> {
-        self.writer.run(move |c| Box::pin(async move { waiting_room::join(c, &join).await })).await
+        self.write(move |c| waiting_room::join(c, &join)).await
     }
     async fn queue_entry(&self, event: EventId, entry_id: &str, now_ms: i64) -> StoreResult<QueueEntry> {
-        {
-            let mut conn = self.reader.acquire().await?;
-            if let Some(entry) = waiting_room::entry_read(&mut conn, event, entry_id, now_ms).await? {
-                return Ok(entry);
-            }
+        let id = entry_id.to_owned();
+        if let Some(entry) = self.read(move |c| waiting_room::entry_read(c, event, &id, now_ms)).await? {
+            return Ok(entry);
         }
-        let entry_id = entry_id.to_owned();
-        self.writer
-            .run(move |c| Box::pin(async move { waiting_room::entry_for_update(c, event, &entry_id, now_ms).await }))
-            .await
+        let id = entry_id.to_owned();
+        self.write(move |c| waiting_room::entry_for_update(c, event, &id, now_ms)).await
     }
 
     async fn credential_policy(&self, event: EventId) -> StoreResult<CredentialPolicy> {
-        let mut conn = self.reader.acquire().await?;
-        credential_policy::load(&mut conn, event).await
+        self.read(move |c| credential_policy::load(c, event)).await
     }
     async fn set_credential_policy(&self, event: EventId, policy: CredentialPolicy) -> StoreResult<()> {
-        self.writer.run(move |c| Box::pin(async move { credential_policy::set(c, event, policy).await })).await
+        self.write(move |c| credential_policy::set(c, event, policy)).await
     }
 
     async fn staff_places(&self, organiser: OrganiserId, window: SessionWindow) -> StoreResult<StaffPlaces> {
-        staff_places::staff_places(&self.reader, organiser, window).await
+        self.read(move |c| staff_places::staff_places(c, organiser, window)).await
     }
 
     async fn create_login_link(&self, link: NewLoginLink) -> StoreResult<()> {
-        self.writer.run(move |c| Box::pin(async move { phone::create_login_link(c, &link).await })).await
+        self.write(move |c| phone::create_login_link(c, &link)).await
     }
     async fn redeem_login_link(
         &self,
@@ -277,47 +303,46 @@ impl Store for SqliteStore {
         session_hash: [u8; 32],
         now_ms: i64,
     ) -> StoreResult<LoginRedemption> {
-        self.writer.run(move |c| Box::pin(phone::redeem_login_link(c, token_hash, session_hash, now_ms))).await
+        self.write(move |c| phone::redeem_login_link(c, token_hash, session_hash, now_ms)).await
     }
     async fn buyer_tickets(&self, session_hash: [u8; 32]) -> StoreResult<Option<Vec<TicketView>>> {
-        phone::buyer_tickets(&self.reader, session_hash).await
+        self.read(move |c| phone::buyer_tickets(c, session_hash)).await
     }
     async fn buyer_ticket(&self, session_hash: [u8; 32], ticket: TicketId) -> StoreResult<TicketView> {
-        phone::buyer_ticket(&self.reader, session_hash, ticket).await
+        self.read(move |c| phone::buyer_ticket(c, session_hash, ticket)).await
     }
     async fn ticket_view(&self, ticket: TicketId) -> StoreResult<TicketView> {
-        phone::ticket_view(&self.reader, ticket).await
+        self.read(move |c| phone::ticket_view(c, ticket)).await
     }
     async fn bind_device(&self, bind: BindDevice) -> StoreResult<BindOutcome> {
-        self.writer.run(move |c| Box::pin(async move { phone::bind_device(c, &bind).await })).await
+        self.write(move |c| phone::bind_device(c, &bind)).await
     }
     async fn device_bindings(&self, ticket: TicketId) -> StoreResult<Vec<DeviceBindingLog>> {
-        phone::device_bindings(&self.reader, ticket).await
+        self.read(move |c| phone::device_bindings(c, ticket)).await
     }
     async fn inspect_ticket(&self, inspect: InspectTicket) -> StoreResult<Inspected> {
-        self.writer.run(move |c| Box::pin(async move { phone::inspect(c, &inspect).await })).await
+        self.write(move |c| phone::inspect(c, &inspect)).await
     }
     async fn inspections(&self, ticket: TicketId) -> StoreResult<Vec<InspectionLog>> {
-        phone::inspections(&self.reader, ticket).await
+        self.read(move |c| phone::inspections(c, ticket)).await
     }
     async fn enrol_gate_device(&self, device: NewGateDevice) -> StoreResult<GateDevice> {
-        self.writer.run(move |c| Box::pin(async move { gate_terminals::enrol(c, &device).await })).await
+        self.write(move |c| gate_terminals::enrol(c, &device)).await
     }
     async fn gate_device_by_token(&self, hash: [u8; 32]) -> StoreResult<Option<GateDevice>> {
-        gate_terminals::device_by_token(&self.reader, hash).await
+        self.read(move |c| gate_terminals::device_by_token(c, hash)).await
     }
     async fn gate_device(&self, id: GateDeviceId) -> StoreResult<GateDevice> {
-        let mut conn = self.reader.acquire().await?;
-        gate_terminals::device(&mut conn, id).await
+        self.read(move |c| gate_terminals::device(c, id)).await
     }
     async fn revoke_gate_device(&self, id: GateDeviceId, now_ms: i64) -> StoreResult<GateDevice> {
-        self.writer.run(move |c| Box::pin(gate_terminals::revoke(c, id, now_ms))).await
+        self.write(move |c| gate_terminals::revoke(c, id, now_ms)).await
     }
     async fn venue_sessions(&self, venue: VenueId, ended_after_ms: i64) -> StoreResult<Vec<Session>> {
-        gate_terminals::venue_sessions(&self.reader, venue, ended_after_ms).await
+        self.read(move |c| gate_terminals::venue_sessions(c, venue, ended_after_ms)).await
     }
     async fn ticket_changes(&self, query: TicketChangesQuery) -> StoreResult<TicketChanges> {
-        gate_terminals::ticket_changes(&self.reader, &query).await
+        self.read(move |c| gate_terminals::ticket_changes(c, &query)).await
     }
     async fn upload_gate_scans(
         &self,
@@ -325,12 +350,12 @@ impl Store for SqliteStore {
         scans: Vec<UploadedScan>,
         now_ms: i64,
     ) -> StoreResult<Vec<UploadResult>> {
-        self.writer.run(move |c| Box::pin(async move { gate_terminals::upload(c, device, &scans, now_ms).await })).await
+        self.write(move |c| gate_terminals::upload(c, device, &scans, now_ms)).await
     }
     async fn conflicts(&self, session: SessionId) -> StoreResult<Vec<Conflict>> {
-        gate_terminals::conflicts(&self.reader, session).await
+        self.read(move |c| gate_terminals::conflicts(c, session)).await
     }
     async fn entries(&self, session: SessionId, bucket_ms: i64) -> StoreResult<Vec<EntryCount>> {
-        gate_terminals::entries(&self.reader, session, bucket_ms).await
+        self.read(move |c| gate_terminals::entries(c, session, bucket_ms)).await
     }
 }

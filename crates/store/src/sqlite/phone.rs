@@ -1,213 +1,184 @@
 //! The buyer's phone on SQLite: login links, buyer sessions, ticket views, device binding and
 //! inspections. Writes run inside the group-commit writer's transaction (one savepoint each).
 
+use super::sql::{exec, row, rows, scalar};
 use crate::model::Ticket;
 use crate::phone::*;
 use crate::phone_rows::{self, BIND_SELECT, LOGIN_LINK_COLUMNS, VIEW_SELECT};
 use crate::rules::{CHECK_IN_SELECT, decide};
 use crate::{StoreError, StoreResult, decode};
 use admit_domain::{DenyReason, TicketId};
-use sqlx::{SqliteConnection, SqlitePool};
+use rusqlite::{Connection, params};
 
 /// Orders a buyer session holds, for `… t.order_id IN (…)`.
 const GRANTED: &str = "SELECT order_id FROM buyer_session_orders WHERE session_hash = ?";
 
-pub async fn create_login_link(conn: &mut SqliteConnection, link: &NewLoginLink) -> StoreResult<()> {
-    let order: Option<String> = sqlx::query_scalar("SELECT id FROM orders WHERE id = ?")
-        .bind(&link.order_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+pub fn create_login_link(c: &Connection, link: &NewLoginLink) -> StoreResult<()> {
+    let order: Option<String> = scalar(c, "SELECT id FROM orders WHERE id = ?", [&link.order_id])?;
     order.ok_or(StoreError::NotFound("order"))?;
-    sqlx::query("INSERT INTO login_links (token_hash, order_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
-        .bind(&link.token_hash[..])
-        .bind(&link.order_id)
-        .bind(link.now_ms)
-        .bind(link.expires_at_ms)
-        .execute(conn)
-        .await?;
+    exec(
+        c,
+        "INSERT INTO login_links (token_hash, order_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        params![&link.token_hash[..], link.order_id, link.now_ms, link.expires_at_ms],
+    )?;
     Ok(())
 }
 
-pub async fn redeem_login_link(
-    conn: &mut SqliteConnection,
+pub fn redeem_login_link(
+    c: &Connection,
     token_hash: [u8; 32],
     session_hash: [u8; 32],
     now_ms: i64,
 ) -> StoreResult<LoginRedemption> {
-    let row = sqlx::query(&format!("SELECT {LOGIN_LINK_COLUMNS} FROM login_links WHERE token_hash = ?"))
-        .bind(&token_hash[..])
-        .fetch_optional(&mut *conn)
-        .await?;
-    let outcome = phone_rows::redemption(row.as_ref(), now_ms)?;
+    let found =
+        row(c, &format!("SELECT {LOGIN_LINK_COLUMNS} FROM login_links WHERE token_hash = ?"), [&token_hash[..]])?;
+    let outcome = phone_rows::redemption(found.as_ref(), now_ms)?;
     let LoginRedemption::Granted { order_id } = &outcome else { return Ok(outcome) };
-    sqlx::query("UPDATE login_links SET used_at = ? WHERE token_hash = ?")
-        .bind(now_ms)
-        .bind(&token_hash[..])
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("INSERT INTO buyer_sessions (session_hash, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
-        .bind(&session_hash[..])
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
+    exec(c, "UPDATE login_links SET used_at = ? WHERE token_hash = ?", params![now_ms, &token_hash[..]])?;
+    exec(
+        c,
+        "INSERT INTO buyer_sessions (session_hash, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        params![&session_hash[..], now_ms],
+    )?;
+    exec(
+        c,
         "INSERT INTO buyer_session_orders (session_hash, order_id, granted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-    )
-    .bind(&session_hash[..])
-    .bind(order_id)
-    .bind(now_ms)
-    .execute(&mut *conn)
-    .await?;
+        params![&session_hash[..], order_id, now_ms],
+    )?;
     Ok(outcome)
 }
 
-pub async fn buyer_tickets(pool: &SqlitePool, session_hash: [u8; 32]) -> StoreResult<Option<Vec<TicketView>>> {
-    let known: Option<i64> = sqlx::query_scalar("SELECT created_at FROM buyer_sessions WHERE session_hash = ?")
-        .bind(&session_hash[..])
-        .fetch_optional(pool)
-        .await?;
+pub fn buyer_tickets(c: &Connection, session_hash: [u8; 32]) -> StoreResult<Option<Vec<TicketView>>> {
+    let known: Option<i64> =
+        scalar(c, "SELECT created_at FROM buyer_sessions WHERE session_hash = ?", [&session_hash[..]])?;
     if known.is_none() {
         return Ok(None);
     }
-    let rows = sqlx::query(&format!(
-        "{VIEW_SELECT} WHERE t.order_id IN ({GRANTED}) ORDER BY s.starts_at, t.order_id, st.row_rank, st.number, t.reference"
-    ))
-    .bind(&session_hash[..])
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(phone_rows::view).collect::<StoreResult<Vec<_>>>().map(Some)
+    rows(
+        c,
+        &format!(
+            "{VIEW_SELECT} WHERE t.order_id IN ({GRANTED}) ORDER BY s.starts_at, t.order_id, st.row_rank, st.number, t.reference"
+        ),
+        [&session_hash[..]],
+    )?
+    .iter()
+    .map(phone_rows::view)
+    .collect::<StoreResult<Vec<_>>>()
+    .map(Some)
 }
 
-pub async fn buyer_ticket(pool: &SqlitePool, session_hash: [u8; 32], id: TicketId) -> StoreResult<TicketView> {
-    let row = sqlx::query(&format!("{VIEW_SELECT} WHERE t.id = ? AND t.order_id IN ({GRANTED})"))
-        .bind(id.0)
-        .bind(&session_hash[..])
-        .fetch_optional(pool)
-        .await?
-        .ok_or(StoreError::NotFound("ticket"))?;
-    phone_rows::view(&row)
+pub fn buyer_ticket(c: &Connection, session_hash: [u8; 32], id: TicketId) -> StoreResult<TicketView> {
+    let r = row(
+        c,
+        &format!("{VIEW_SELECT} WHERE t.id = ? AND t.order_id IN ({GRANTED})"),
+        params![id.0, &session_hash[..]],
+    )?
+    .ok_or(StoreError::NotFound("ticket"))?;
+    phone_rows::view(&r)
 }
 
-pub async fn ticket_view(pool: &SqlitePool, id: TicketId) -> StoreResult<TicketView> {
-    let row = sqlx::query(&format!("{VIEW_SELECT} WHERE t.id = ?"))
-        .bind(id.0)
-        .fetch_optional(pool)
-        .await?
-        .ok_or(StoreError::NotFound("ticket"))?;
-    phone_rows::view(&row)
+pub fn ticket_view(c: &Connection, id: TicketId) -> StoreResult<TicketView> {
+    let r = row(c, &format!("{VIEW_SELECT} WHERE t.id = ?"), [id.0])?.ok_or(StoreError::NotFound("ticket"))?;
+    phone_rows::view(&r)
 }
 
-pub async fn bind_device(conn: &mut SqliteConnection, bind: &BindDevice) -> StoreResult<BindOutcome> {
-    let row = sqlx::query(&format!("{BIND_SELECT} WHERE id = ?"))
-        .bind(bind.ticket_id.0)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound("ticket"))?;
-    let old = match phone_rows::decide_bind(&row, bind)? {
+pub fn bind_device(c: &Connection, bind: &BindDevice) -> StoreResult<BindOutcome> {
+    let r =
+        row(c, &format!("{BIND_SELECT} WHERE id = ?"), [bind.ticket_id.0])?.ok_or(StoreError::NotFound("ticket"))?;
+    let old = match phone_rows::decide_bind(&r, bind)? {
         Ok(old) => old,
         Err(outcome) => return Ok(outcome),
     };
     let to_version = bind.from_version + 1;
-    let updated = sqlx::query(
+    let updated = exec(
+        c,
         "UPDATE tickets SET version = ?, credential = ?, inspection_code = ?, device_algorithm = ?, device_key = ?,
                             device_bound_at = ?
          WHERE id = ? AND version = ?",
-    )
-    .bind(i64::from(to_version))
-    .bind(&bind.credential)
-    .bind(&bind.inspection_code)
-    .bind(&bind.device.algorithm)
-    .bind(&bind.device.public_key)
-    .bind(bind.now_ms)
-    .bind(bind.ticket_id.0)
-    .bind(i64::from(bind.from_version))
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+        params![
+            i64::from(to_version),
+            bind.credential,
+            bind.inspection_code,
+            bind.device.algorithm,
+            bind.device.public_key,
+            bind.now_ms,
+            bind.ticket_id.0,
+            i64::from(bind.from_version)
+        ],
+    )?;
     if updated != 1 {
         return Err(StoreError::Other(format!("ticket {} changed under the writer", bind.ticket_id).into()));
     }
-    sqlx::query(
+    exec(
+        c,
         "INSERT INTO device_bindings (ticket_id, old_algorithm, old_key, new_algorithm, new_key, from_version, to_version, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(bind.ticket_id.0)
-    .bind(old.as_ref().map(|k| k.algorithm.as_str()))
-    .bind(old.as_ref().map(|k| k.public_key.as_slice()))
-    .bind(&bind.device.algorithm)
-    .bind(&bind.device.public_key)
-    .bind(i64::from(bind.from_version))
-    .bind(i64::from(to_version))
-    .bind(bind.now_ms)
-    .execute(&mut *conn)
-    .await?;
+        params![
+            bind.ticket_id.0,
+            old.as_ref().map(|k| k.algorithm.as_str()),
+            old.as_ref().map(|k| k.public_key.as_slice()),
+            bind.device.algorithm,
+            bind.device.public_key,
+            i64::from(bind.from_version),
+            i64::from(to_version),
+            bind.now_ms
+        ],
+    )?;
     Ok(BindOutcome::Bound { version: to_version })
 }
 
-pub async fn device_bindings(pool: &SqlitePool, ticket: TicketId) -> StoreResult<Vec<DeviceBindingLog>> {
-    let rows = sqlx::query("SELECT * FROM device_bindings WHERE ticket_id = ? ORDER BY id")
-        .bind(ticket.0)
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(phone_rows::binding_log).collect()
+pub fn device_bindings(c: &Connection, ticket: TicketId) -> StoreResult<Vec<DeviceBindingLog>> {
+    rows(c, "SELECT * FROM device_bindings WHERE ticket_id = ? ORDER BY id", [ticket.0])?
+        .iter()
+        .map(phone_rows::binding_log)
+        .collect()
 }
 
-async fn log_inspection(
-    conn: &mut SqliteConnection,
-    req: &InspectTicket,
-    version: u32,
-    reason: Option<DenyReason>,
-) -> StoreResult<()> {
-    sqlx::query(
+fn log_inspection(c: &Connection, req: &InspectTicket, version: u32, reason: Option<DenyReason>) -> StoreResult<()> {
+    exec(
+        c,
         "INSERT INTO inspections (ticket_id, ticket_version, session_hash, at, verdict, reason) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(req.ticket_id.0)
-    .bind(i64::from(version))
-    .bind(&req.session_hash[..])
-    .bind(req.now_ms)
-    .bind(if reason.is_none() { "admit" } else { "deny" })
-    .bind(reason.map(|r| r.code()))
-    .execute(conn)
-    .await?;
+        params![
+            req.ticket_id.0,
+            i64::from(version),
+            &req.session_hash[..],
+            req.now_ms,
+            if reason.is_none() { "admit" } else { "deny" },
+            reason.map(|r| r.code())
+        ],
+    )?;
     Ok(())
 }
 
-async fn ticket_row(conn: &mut SqliteConnection, id: TicketId) -> StoreResult<Ticket> {
-    let r = sqlx::query(&format!("{} WHERE t.id = ?", decode::TICKET_SELECT))
-        .bind(id.0)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(StoreError::NotFound("ticket"))?;
+fn ticket_row(c: &Connection, id: TicketId) -> StoreResult<Ticket> {
+    let r =
+        row(c, &format!("{} WHERE t.id = ?", decode::TICKET_SELECT), [id.0])?.ok_or(StoreError::NotFound("ticket"))?;
     decode::ticket(&r)
 }
 
 /// Decides like a gate check-in (`rules::decide`, guarded entry count) and logs the inspection.
-pub async fn inspect(conn: &mut SqliteConnection, req: &InspectTicket) -> StoreResult<Inspected> {
-    let row = sqlx::query(&format!("{CHECK_IN_SELECT} WHERE t.id = ?"))
-        .bind(req.ticket_id.0)
-        .fetch_optional(&mut *conn)
-        .await?
+pub fn inspect(c: &Connection, req: &InspectTicket) -> StoreResult<Inspected> {
+    let r = row(c, &format!("{CHECK_IN_SELECT} WHERE t.id = ?"), [req.ticket_id.0])?
         .ok_or(StoreError::NotFound("ticket"))?;
-    let scan = phone_rows::inspection_scan(&row, req)?;
-    let mut verdict = decide(&row, &scan)?;
+    let scan = phone_rows::inspection_scan(&r, req)?;
+    let mut verdict = decide(&r, &scan)?;
     if let Ok(admission) = &verdict {
-        let counted =
-            sqlx::query("UPDATE tickets SET entries_used = entries_used + 1 WHERE id = ? AND entries_used = ?")
-                .bind(req.ticket_id.0)
-                .bind(i64::from(admission.entries_used - 1))
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
+        let counted = exec(
+            c,
+            "UPDATE tickets SET entries_used = entries_used + 1 WHERE id = ? AND entries_used = ?",
+            [req.ticket_id.0, i64::from(admission.entries_used - 1)],
+        )?;
         if counted != 1 {
             verdict = Err(DenyReason::AlreadyUsed);
         }
     }
-    log_inspection(conn, req, scan.presented_version, verdict.as_ref().err().copied()).await?;
-    Ok(Inspected { verdict, ticket: ticket_row(conn, req.ticket_id).await? })
+    log_inspection(c, req, scan.presented_version, verdict.as_ref().err().copied())?;
+    Ok(Inspected { verdict, ticket: ticket_row(c, req.ticket_id)? })
 }
 
-pub async fn inspections(pool: &SqlitePool, ticket: TicketId) -> StoreResult<Vec<InspectionLog>> {
-    let rows =
-        sqlx::query("SELECT * FROM inspections WHERE ticket_id = ? ORDER BY id").bind(ticket.0).fetch_all(pool).await?;
-    rows.iter().map(phone_rows::inspection_log).collect()
+pub fn inspections(c: &Connection, ticket: TicketId) -> StoreResult<Vec<InspectionLog>> {
+    rows(c, "SELECT * FROM inspections WHERE ticket_id = ? ORDER BY id", [ticket.0])?
+        .iter()
+        .map(phone_rows::inspection_log)
+        .collect()
 }
