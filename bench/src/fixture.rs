@@ -180,6 +180,7 @@ async fn sell(state: &AppState, session: SessionId, grade: GradeId, count: u32) 
                     authorization: "bench-seed".into(),
                     tickets,
                     now_ms: now_ms(),
+                    login_link: None,
                 };
                 state.store.complete_order(order).await?;
             }
@@ -242,16 +243,23 @@ fn boot(plan: Plan, server_threads: usize, backend: Backend) -> anyhow::Result<S
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(server_threads).enable_all().build();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(server_threads)
+            .thread_name("admit-server")
+            .enable_all()
+            .build();
         let rt = match rt {
             Ok(rt) => rt,
             Err(e) => return drop(ready_tx.send(Err(anyhow::anyhow!(e)))),
         };
         rt.block_on(async move {
             let boot = async {
-                let store: Arc<dyn Store> = match &pg_url {
-                    Some(url) => Arc::new(PgStore::connect_with(url, 32).await?),
-                    None => Arc::new(SqliteStore::open(&path.join("admit.db")).await?),
+                let (store, sqlite): (Arc<dyn Store>, _) = match &pg_url {
+                    Some(url) => (Arc::new(PgStore::connect_with(url, 32).await?), None),
+                    None => {
+                        let s = SqliteStore::open(&path.join("admit.db")).await?;
+                        (Arc::new(s.clone()), Some(s))
+                    }
                 };
                 let mut seeded = seed(store.as_ref(), &plan).await?;
                 let sim = CardSimulator::open(&path.join("sim.db"), Duration::from_secs(1)).await?;
@@ -263,15 +271,26 @@ fn boot(plan: Plan, server_threads: usize, backend: Backend) -> anyhow::Result<S
                     let (session, grade) = (SessionId(seeded.session_id), GradeId(seeded.grade_id));
                     seeded.credentials = sell(&state, session, grade, plan.units).await?;
                 }
-                anyhow::Ok((listener, state, addr, seeded))
+                anyhow::Ok((listener, state, addr, seeded, sqlite))
             };
             match boot.await {
-                Ok((listener, state, addr, seeded)) => {
+                Ok((listener, state, addr, seeded, sqlite)) => {
                     let _ = ready_tx.send(Ok((addr, seeded)));
+                    let before = sqlite.as_ref().map(SqliteStore::write_stats);
                     let _ = admit_server::serve(listener, state, async {
                         let _ = shutdown_rx.await;
                     })
                     .await;
+                    // How well writes were grouped while the load ran (stderr: the JSON line
+                    // on stdout stays the only output scripts read).
+                    if let (Some(s), Some(b)) = (&sqlite, before) {
+                        let a = s.write_stats();
+                        let (commits, ops) = (a.batches - b.batches, a.ops - b.ops);
+                        eprintln!(
+                            "sqlite writer: {ops} operations in {commits} commits ({:.1} per commit)",
+                            ops as f64 / commits.max(1) as f64
+                        );
+                    }
                 }
                 Err(e) => drop(ready_tx.send(Err(e))),
             }

@@ -186,7 +186,8 @@ fn check(scans: &[Scan], answers: &[Answer], tickets: usize) -> Tally {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let server = fixture::start_sold(args.tickets, args.gates, args.server_threads, args.backend)?;
     let scans = Arc::new(scan_list(&server)?);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("load-gen").enable_all().build()?;
     let cpu_before = process_cpu();
     let (elapsed, answers, mut latency) = rt.block_on(async {
         let client =

@@ -74,7 +74,8 @@ async fn buyer(client: reqwest::Client, base: String, session: i64, grade: i64) 
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let server = fixture::start(args.seats, !args.ga, args.server_threads, args.backend)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("load-gen").enable_all().build()?;
     let (elapsed, results) = rt.block_on(async {
         let client =
             reqwest::Client::builder().pool_max_idle_per_host(args.buyers).timeout(Duration::from_secs(120)).build()?;

@@ -59,7 +59,7 @@ impl CardSimulator {
         // FULL, like Admit's own store: a charge the simulated provider acknowledged survives
         // power loss too (with group commit the extra fsync is shared by a whole batch).
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 10000;
              CREATE TABLE IF NOT EXISTS sim_charges (
                 reference TEXT PRIMARY KEY,
                 amount_minor INTEGER NOT NULL,

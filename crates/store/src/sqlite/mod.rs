@@ -49,7 +49,8 @@ pub struct SqliteStore {
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = memory;",
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = memory;
+         PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000;",
     )?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(())
@@ -209,6 +210,9 @@ impl Store for SqliteStore {
     async fn complete_order(&self, order: CompleteOrder) -> StoreResult<Order> {
         self.write(move |c| {
             let id = orders::complete(c, &order)?;
+            if let Some(link) = &order.login_link {
+                phone::create_login_link(c, &link.for_order(&id, order.now_ms))?;
+            }
             orders::load_order(c, &id)
         })
         .await
