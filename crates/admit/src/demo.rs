@@ -240,7 +240,7 @@ pub async fn phone_order(state: &AppState) -> anyhow::Result<String> {
         .await?;
     let card = CardDetails::parse("4242424242424242", 12, 2034, "123")?;
     let order = match purchase::pay(state, &hold.id, PaymentMethod::Card(card)).await {
-        Ok(Paid::New(order) | Paid::Existing(order)) => order,
+        Ok(Paid::New(order, _) | Paid::Existing(order)) => order,
         Err(e) => anyhow::bail!("paying for the demo ticket failed: {e}"),
     };
     login_link::mint(state, &order.id).await.map_err(|e| anyhow::anyhow!("{e}"))

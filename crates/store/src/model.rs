@@ -321,6 +321,28 @@ pub struct CompleteOrder {
     pub authorization: String,
     pub tickets: Vec<NewTicket>,
     pub now_ms: i64,
+    /// A one-time login link for the confirmation, stored in the same transaction (so a paid
+    /// order costs no extra write); also when the payment had already completed the order.
+    pub login_link: Option<OrderLoginLink>,
+}
+
+/// The login link made with an order: the SHA-256 of its token and when it stops working.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLoginLink {
+    pub token_hash: [u8; 32],
+    pub expires_at_ms: i64,
+}
+
+impl OrderLoginLink {
+    /// The link as stored for `order_id`.
+    pub fn for_order(&self, order_id: &str, now_ms: i64) -> crate::NewLoginLink {
+        crate::NewLoginLink {
+            token_hash: self.token_hash,
+            order_id: order_id.to_owned(),
+            now_ms,
+            expires_at_ms: self.expires_at_ms,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

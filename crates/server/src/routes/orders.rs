@@ -38,9 +38,10 @@ pub async fn pay(
     let card = CardDetails::parse(&c.number, c.exp_month, c.exp_year, &c.cvc)
         .map_err(|e| ApiError::validation(format!("card: {e}")))?;
     match purchase::pay(&state, &hold_id, PaymentMethod::Card(card)).await? {
-        Paid::New(order) => {
+        Paid::New(order, login_url) => {
             let location = format!("/orders/{}", order.id);
-            let body = confirmation(&state, &order).await;
+            let mut body = OrderDto::from(&order);
+            body.login_url = Some(login_url);
             Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
         }
         Paid::Existing(order) => Ok(Json(confirmation(&state, &order).await).into_response()),

@@ -5,23 +5,21 @@ use crate::auth::token_hash;
 use crate::buyer::random_token;
 use crate::error::ApiError;
 use crate::state::{AppState, now_ms};
-use admit_store::NewLoginLink;
+use admit_store::OrderLoginLink;
 
 /// How long a login link may be opened after it was made.
 pub const LOGIN_LINK_TTL_MS: i64 = 24 * 3600 * 1000;
 
+/// A fresh link not stored yet: its path, and what the store keeps of it.
+pub fn fresh() -> (String, OrderLoginLink) {
+    let token = random_token(16);
+    let link = OrderLoginLink { token_hash: token_hash(&token), expires_at_ms: now_ms() + LOGIN_LINK_TTL_MS };
+    (format!("/my/login/{token}"), link)
+}
+
 /// Makes a fresh link for the order and returns its path.
 pub async fn mint(state: &AppState, order_id: &str) -> Result<String, ApiError> {
-    let token = random_token(16);
-    let now = now_ms();
-    state
-        .store
-        .create_login_link(NewLoginLink {
-            token_hash: token_hash(&token),
-            order_id: order_id.to_owned(),
-            now_ms: now,
-            expires_at_ms: now + LOGIN_LINK_TTL_MS,
-        })
-        .await?;
-    Ok(format!("/my/login/{token}"))
+    let (path, link) = fresh();
+    state.store.create_login_link(link.for_order(order_id, now_ms())).await?;
+    Ok(path)
 }

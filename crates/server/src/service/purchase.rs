@@ -4,15 +4,17 @@
 
 use crate::error::ApiError;
 use crate::service::issue::build_tickets;
+use crate::service::login_link;
 use crate::state::{AppState, now_ms};
 use admit_domain::{HoldState, PaymentState};
 use admit_payments::{ChargeOutcome, GatewayError, PaymentMethod};
-use admit_store::{CompleteOrder, Hold, NewPayment, Order, StoreError};
+use admit_store::{CompleteOrder, Hold, NewPayment, Order, OrderLoginLink, StoreError};
 use axum::http::StatusCode;
 
-/// What paying produced: a new order, or the order an earlier payment already made.
+/// What paying produced: a new order with its confirmation's login link (stored with the
+/// order), or the order an earlier payment already made.
 pub enum Paid {
-    New(Order),
+    New(Order, String),
     Existing(Order),
 }
 
@@ -54,7 +56,9 @@ pub async fn pay(state: &AppState, hold_id: &str, method: PaymentMethod) -> Resu
             .unwrap_or(Err(GatewayError::Timeout));
     match answer {
         Ok(ChargeOutcome::Approved { authorization }) => {
-            finish_approved(state, &hold, &payment_id, &authorization).await.map(Paid::New)
+            let (login_url, link) = login_link::fresh();
+            let order = finish_approved(state, &hold, &payment_id, &authorization, Some(link)).await?;
+            Ok(Paid::New(order, login_url))
         }
         Ok(ChargeOutcome::Declined(reason)) => {
             state.store.settle_payment(&payment_id, PaymentState::Declined, Some(reason.code()), now_ms()).await?;
@@ -88,12 +92,14 @@ pub async fn pay(state: &AppState, hold_id: &str, method: PaymentMethod) -> Resu
     }
 }
 
-/// Approval arrived: issue the tickets, or refund when the hold is gone.
+/// Approval arrived: issue the tickets (with the confirmation's login link, if any), or refund
+/// when the hold is gone.
 pub async fn finish_approved(
     state: &AppState,
     hold: &Hold,
     payment_id: &str,
     authorization: &str,
+    login_link: Option<OrderLoginLink>,
 ) -> Result<Order, ApiError> {
     let tickets = build_tickets(state, hold).await?;
     let completed = state
@@ -105,6 +111,7 @@ pub async fn finish_approved(
             authorization: authorization.to_owned(),
             tickets,
             now_ms: now_ms(),
+            login_link,
         })
         .await;
     match completed {
@@ -155,7 +162,7 @@ pub async fn reconcile(state: &AppState) -> Result<usize, ApiError> {
         match outcome {
             Some(ChargeOutcome::Approved { authorization }) => {
                 let hold = state.store.hold(&p.hold_id).await?;
-                match finish_approved(state, &hold, &p.id, &authorization).await {
+                match finish_approved(state, &hold, &p.id, &authorization, None).await {
                     Ok(_) | Err(ApiError::Problem { .. }) => {}
                     Err(e) => return Err(e),
                 }

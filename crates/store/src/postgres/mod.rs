@@ -146,6 +146,9 @@ impl Store for PgStore {
     async fn complete_order(&self, order: CompleteOrder) -> StoreResult<Order> {
         transaction!(self.pool, |conn| {
             let id = orders::complete(conn, &order).await?;
+            if let Some(link) = &order.login_link {
+                phone::create_login_link(conn, &link.for_order(&id, order.now_ms)).await?;
+            }
             orders::load_order(conn, &id).await?
         })
     }

@@ -3,11 +3,11 @@
 //! entry consumed under the gate's rules, logged).
 
 use super::fixtures::{HOUR, MINUTE, T0, World};
-use super::support::{buy_seats, hold_units, pay, scan};
+use super::support::{buy_seats, completion, hold_units, pay, payment_for, scan, tickets_for};
 use admit_domain::{DenyReason, EventKind, TicketId};
 use admit_store::{
-    BindDevice, BindOutcome, DeviceKeyRecord, InspectTicket, LoginRedemption, NewLoginLink, Order, ScanRequest, Store,
-    StoreError, Ticket,
+    BindDevice, BindOutcome, CompleteOrder, DeviceKeyRecord, InspectTicket, LoginRedemption, NewLoginLink, Order,
+    OrderLoginLink, ScanRequest, Store, StoreError, Ticket,
 };
 use std::sync::Arc;
 
@@ -68,6 +68,28 @@ pub async fn a_login_link_grants_its_order_once(store: Arc<dyn Store>) {
     let tickets = store.buyer_tickets(hash(10)).await.unwrap().expect("the session exists");
     assert_eq!(tickets.iter().map(|v| v.ticket.id).collect::<Vec<_>>(), vec![order.tickets[0].id]);
     assert_eq!(store.buyer_tickets(hash(11)).await.unwrap(), None, "a used link logs nobody in");
+}
+
+pub async fn the_confirmation_link_is_stored_with_the_order_and_with_a_repeated_completion(store: Arc<dyn Store>) {
+    let w = World::builder().build(&*store).await;
+    let hold = hold_units(&*store, w.session(), w.ga.id, 1).await.unwrap();
+    let payment = payment_for(&hold, T0);
+    store.begin_payment(payment.clone()).await.unwrap();
+    let with_link = |token| CompleteOrder {
+        login_link: Some(OrderLoginLink { token_hash: hash(token), expires_at_ms: T0 + HOUR }),
+        ..completion(&hold, &payment.id, tickets_for(&hold), T0)
+    };
+
+    let order = store.complete_order(with_link(1)).await.unwrap();
+    let again = store.complete_order(with_link(2)).await.unwrap();
+
+    assert_eq!(again.id, order.id, "the payment's order, not a second one");
+    for (token, session) in [(1, 10), (2, 11)] {
+        let redeemed = store.redeem_login_link(hash(token), hash(session), T0 + 1).await.unwrap();
+        assert_eq!(redeemed, LoginRedemption::Granted { order_id: order.id.clone() }, "link {token}");
+    }
+    let bought = store.buyer_tickets(hash(10)).await.unwrap().expect("the session exists");
+    assert_eq!(bought.iter().map(|v| v.ticket.id).collect::<Vec<_>>(), vec![order.tickets[0].id]);
 }
 
 pub async fn an_expired_login_link_grants_nothing(store: Arc<dyn Store>) {

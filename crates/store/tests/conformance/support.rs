@@ -72,6 +72,7 @@ pub fn completion(hold: &Hold, payment_id: &str, tickets: Vec<NewTicket>, now: i
         authorization: fresh_id("auth"),
         tickets,
         now_ms: now,
+        login_link: None,
     }
 }
 
