@@ -94,6 +94,7 @@ pub async fn gate(pool: &SqlitePool, id: GateId) -> StoreResult<Gate> {
 
 /// Runs inside the caller's transaction (the write batch), so it is all or nothing.
 pub async fn create_event(tx: &mut SqliteConnection, e: NewEvent) -> StoreResult<EventId> {
+    crate::rules::check_grade_policies(&e.grades)?;
     let owner: Option<i64> = sqlx::query_scalar("SELECT organiser_id FROM venues WHERE id = ?")
         .bind(e.venue_id.0)
         .fetch_optional(&mut *tx)
@@ -130,7 +131,8 @@ pub async fn create_event(tx: &mut SqliteConnection, e: NewEvent) -> StoreResult
     let mut grades: HashMap<&str, (i64, &NewGrade)> = HashMap::new();
     for g in &e.grades {
         let id = sqlx::query(
-            "INSERT INTO grades (event_id, code, name, seating, price_minor, max_entries) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO grades (event_id, code, name, seating, price_minor, max_entries, reentry, multi_day)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(event_id)
         .bind(&g.code)
@@ -138,6 +140,8 @@ pub async fn create_event(tx: &mut SqliteConnection, e: NewEvent) -> StoreResult
         .bind(g.seating.as_str())
         .bind(g.price_minor)
         .bind(i64::from(g.policy.max_entries))
+        .bind(g.policy.reentry)
+        .bind(g.policy.multi_day)
         .execute(&mut *tx)
         .await
         .map_err(|err| match is_unique_violation(&err) {

@@ -3,7 +3,7 @@
 use crate::StoreResult;
 use crate::decode::{self, MANIFEST_SELECT};
 use crate::model::*;
-use crate::rules::{CHECK_IN_SELECT, decide};
+use crate::rules::{CHECK_IN_SELECT, decide, entry_binds, lost_race};
 use admit_domain::{DenyReason, SessionId};
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -19,7 +19,8 @@ pub async fn manifest(pool: &SqlitePool, session: SessionId) -> StoreResult<Vec<
 
 async fn log(conn: &mut SqliteConnection, scan: &ScanRequest, reason: Option<DenyReason>) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO scans (ticket_id, ticket_version, session_id, gate_id, at, verdict, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO scans (ticket_id, ticket_version, session_id, gate_id, at, verdict, reason, direction)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(scan.ticket_id.0)
     .bind(i64::from(scan.presented_version))
@@ -28,6 +29,7 @@ async fn log(conn: &mut SqliteConnection, scan: &ScanRequest, reason: Option<Den
     .bind(scan.now_ms)
     .bind(if reason.is_none() { "admit" } else { "deny" })
     .bind(reason.map(|r| r.code()))
+    .bind(scan.direction.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -51,16 +53,26 @@ pub async fn check_in(conn: &mut SqliteConnection, scan: &ScanRequest) -> StoreR
             return Ok(Err(reason));
         }
     };
-    // Guarded by the count we decided on: a concurrent entry makes this update miss.
-    let counted = sqlx::query("UPDATE tickets SET entries_used = entries_used + 1 WHERE id = ? AND entries_used = ?")
-        .bind(scan.ticket_id.0)
-        .bind(i64::from(admission.entries_used - 1))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    // Guarded by the state we decided on: a concurrent entry or exit makes this update miss.
+    let (after, before) = (entry_binds(&admission.after), entry_binds(&admission.before));
+    let counted = sqlx::query(
+        "UPDATE tickets SET entries_used = ?, inside = ?, session_entries = ?
+         WHERE id = ? AND entries_used = ? AND inside = ? AND session_entries = ?",
+    )
+    .bind(after.0)
+    .bind(after.1)
+    .bind(after.2)
+    .bind(scan.ticket_id.0)
+    .bind(before.0)
+    .bind(before.1)
+    .bind(before.2)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     if counted != 1 {
-        log(conn, scan, Some(DenyReason::AlreadyUsed)).await?;
-        return Ok(Err(DenyReason::AlreadyUsed));
+        let reason = lost_race(&admission);
+        log(conn, scan, Some(reason)).await?;
+        return Ok(Err(reason));
     }
     log(conn, scan, None).await?;
     Ok(Ok(admission))

@@ -4,12 +4,12 @@
 
 use crate::gate_rows::{self as rows, DEVICE_SELECT};
 use crate::model::Session;
-use crate::rules::CHECK_IN_SELECT;
+use crate::rules::{CHECK_IN_SELECT, entry_binds, lost_race};
 use crate::{
     Conflict, EntryCount, GateDevice, GateDeviceId, GateVerdict, NewGateDevice, StoreError, StoreResult, TicketChanges,
     TicketChangesQuery, UploadOutcome, UploadResult, UploadedScan,
 };
-use admit_domain::{DenyReason, SessionId, VenueId};
+use admit_domain::{SessionId, VenueId};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 pub async fn enrol(conn: &mut SqliteConnection, d: &NewGateDevice) -> StoreResult<GateDevice> {
@@ -136,18 +136,27 @@ async fn reconcile(
         }
         None => None,
     };
-    let used_before = match rows::reconcile_admit(row.as_ref(), scan)? {
-        Ok(used) => used,
+    let admission = match rows::reconcile_admit(row.as_ref(), scan)? {
+        Ok(admission) => admission,
         Err(reason) => return Ok(UploadOutcome::Conflict(reason)),
     };
-    let counted = sqlx::query("UPDATE tickets SET entries_used = entries_used + 1 WHERE id = ? AND entries_used = ?")
-        .bind(scan.ticket_id.map(|t| t.0))
-        .bind(i64::from(used_before))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let (after, before) = (entry_binds(&admission.after), entry_binds(&admission.before));
+    let counted = sqlx::query(
+        "UPDATE tickets SET entries_used = ?, inside = ?, session_entries = ?
+         WHERE id = ? AND entries_used = ? AND inside = ? AND session_entries = ?",
+    )
+    .bind(after.0)
+    .bind(after.1)
+    .bind(after.2)
+    .bind(scan.ticket_id.map(|t| t.0))
+    .bind(before.0)
+    .bind(before.1)
+    .bind(before.2)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     if counted != 1 {
-        return Ok(UploadOutcome::Conflict(DenyReason::AlreadyUsed));
+        return Ok(UploadOutcome::Conflict(lost_race(&admission)));
     }
     log_scan(conn, device, scan).await?;
     Ok(UploadOutcome::Counted)
@@ -160,8 +169,8 @@ async fn log_scan(conn: &mut SqliteConnection, device: GateDeviceId, scan: &Uplo
     let (verdict, reason) = rows::verdict_code(scan.verdict);
     sqlx::query(
         "INSERT INTO scans (ticket_id, ticket_version, session_id, gate_id, at, verdict, reason, device_id, device_seq,
-                            latitude, longitude)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            latitude, longitude, direction)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(scan.ticket_id.map(|t| t.0))
     .bind(scan.ticket_version.map(i64::from))
@@ -174,6 +183,7 @@ async fn log_scan(conn: &mut SqliteConnection, device: GateDeviceId, scan: &Uplo
     .bind(scan.seq)
     .bind(scan.latitude)
     .bind(scan.longitude)
+    .bind(scan.direction.as_str())
     .execute(conn)
     .await?;
     Ok(())
@@ -190,8 +200,8 @@ async fn record(
     let (outcome, conflict_reason) = rows::outcome_codes(outcome);
     sqlx::query(
         "INSERT INTO device_scans (device_id, seq, ticket_id, ticket_version, session_id, gate_id, verdict, reason,
-                                   scanned_at, latitude, longitude, outcome, conflict_reason, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   scanned_at, latitude, longitude, outcome, conflict_reason, received_at, direction)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(device.0)
     .bind(scan.seq)
@@ -207,6 +217,7 @@ async fn record(
     .bind(outcome)
     .bind(conflict_reason)
     .bind(now_ms)
+    .bind(scan.direction.as_str())
     .execute(conn)
     .await?;
     Ok(())
