@@ -44,7 +44,14 @@ fn keys() -> EventKeys {
 }
 
 fn grade(code: &str, name: &str, seating: SeatingMode, price_minor: i64, quota: u32, max_entries: u32) -> NewGrade {
-    NewGrade { code: code.into(), name: name.into(), seating, price_minor, policy: EntryPolicy { max_entries }, quota }
+    NewGrade {
+        code: code.into(),
+        name: name.into(),
+        seating,
+        price_minor,
+        policy: EntryPolicy::entries(max_entries),
+        quota,
+    }
 }
 
 /// `count` seats in each named row, ranked from `first_rank` in the order given.

@@ -62,6 +62,10 @@ pub struct RunArgs {
     /// Ask the server for its atomic verdict first; decide offline if it is slow or down.
     #[arg(long)]
     online: bool,
+    /// A terminal at an exit lane: every scan is an exit (the pass-out of a re-entry ticket,
+    /// which may then enter again; other tickets are refused `no_reentry`).
+    #[arg(long)]
+    exit: bool,
     /// How long to wait for the server's verdict in online mode, in milliseconds.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..=10_000))]
     deadline_ms: u64,
@@ -167,6 +171,7 @@ async fn run_terminal(args: RunArgs) -> anyhow::Result<()> {
     let config = TerminalConfig {
         session: args.session,
         online: args.online,
+        direction: if args.exit { admit_domain::Direction::Exit } else { admit_domain::Direction::Entry },
         online_deadline: Duration::from_millis(args.deadline_ms),
         latitude: args.lat,
         longitude: args.lon,

@@ -1,17 +1,146 @@
 //! The entry rules: one function decides admit or deny, shared by the server's online check
 //! and the gate terminal's offline check, so both apply exactly the same policy (DESIGN §5).
 
-use crate::{SessionId, TicketStatus};
+use crate::{EventId, SessionId, TicketStatus};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-/// How many entries a ticket allows. Single entry is `max_entries: 1`.
+/// A grade's entry policy, copied in effect to each of its tickets.
+///
+/// - *Single entry*: `max_entries: 1`. *N entries*: `max_entries: N` (in and out freely, N
+///   scans in all).
+/// - *Re-entry with pass-out* (`reentry`): one person at a time. An entry marks the ticket
+///   inside; an exit scan (pass-out) marks it outside again, and only then may it enter again,
+///   up to `max_entries` entries in all. Entry while inside is `already_inside`, exit while
+///   outside is `not_inside`.
+/// - *Multi-day pass* (`multi_day`): valid at every session (day) of its event, with
+///   `max_entries` entries *per session*. Not combinable with `reentry` (yet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryPolicy {
     pub max_entries: u32,
+    #[serde(default)]
+    pub reentry: bool,
+    #[serde(default)]
+    pub multi_day: bool,
 }
 
+/// Most entries a policy may allow (per session for a pass).
+pub const MAX_ENTRIES_LIMIT: u32 = 1_000;
+
 impl EntryPolicy {
-    pub const SINGLE: EntryPolicy = EntryPolicy { max_entries: 1 };
+    pub const SINGLE: EntryPolicy = EntryPolicy::entries(1);
+
+    /// `n` entries, no pass-out, this session only.
+    pub const fn entries(n: u32) -> EntryPolicy {
+        EntryPolicy { max_entries: n, reentry: false, multi_day: false }
+    }
+
+    /// Why an organiser's policy cannot be used, if it cannot.
+    pub fn check(&self) -> Result<(), String> {
+        if self.max_entries == 0 || self.max_entries > MAX_ENTRIES_LIMIT {
+            return Err(format!("max_entries must be between 1 and {MAX_ENTRIES_LIMIT}"));
+        }
+        if self.reentry && self.multi_day {
+            return Err("a multi-day pass cannot also be a re-entry (pass-out) ticket".into());
+        }
+        Ok(())
+    }
+
+    /// The policy's name as shown to people and in JSON: `single`, `entries`, `reentry`,
+    /// `multi_day`.
+    pub fn kind(&self) -> &'static str {
+        match (self.reentry, self.multi_day, self.max_entries) {
+            (true, _, _) => "reentry",
+            (false, true, _) => "multi_day",
+            (false, false, 1) => "single",
+            (false, false, _) => "entries",
+        }
+    }
+}
+
+/// Which way a person passes the gate. Entry is the default: a scan without a direction is an
+/// entry, as before directions existed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    #[default]
+    Entry,
+    Exit,
+}
+
+impl Direction {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Direction::Entry => "entry",
+            Direction::Exit => "exit",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Direction> {
+        match s {
+            "entry" => Some(Direction::Entry),
+            "exit" => Some(Direction::Exit),
+            _ => None,
+        }
+    }
+}
+
+/// Entries a multi-day pass took per session, stored as text `session:count,…` (sessions
+/// ascending; empty for every other ticket) so one guarded update on the ticket row covers it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionEntries(pub BTreeMap<i64, u32>);
+
+impl SessionEntries {
+    pub fn parse(text: &str) -> Option<SessionEntries> {
+        let mut map = BTreeMap::new();
+        for part in text.split(',').filter(|p| !p.is_empty()) {
+            let (session, count) = part.split_once(':')?;
+            map.insert(session.parse().ok()?, count.parse().ok()?);
+        }
+        Some(SessionEntries(map))
+    }
+
+    pub fn to_text(&self) -> String {
+        let parts: Vec<String> = self.0.iter().map(|(s, n)| format!("{s}:{n}")).collect();
+        parts.join(",")
+    }
+
+    pub fn at(&self, session: SessionId) -> u32 {
+        self.0.get(&session.0).copied().unwrap_or(0)
+    }
+}
+
+/// The ticket's entry counters: what one guarded update compares and replaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryState {
+    /// Entries taken (for a multi-day pass: at the session scanned last).
+    pub entries_used: u32,
+    /// The holder entered and has not passed out (meaningful for re-entry tickets).
+    pub inside: bool,
+    /// A multi-day pass's entries per session.
+    pub per_session: SessionEntries,
+}
+
+impl EntryState {
+    /// The state after an admitted scan at `session` in `direction` (what `decide_entry`
+    /// returns on admit; an offline gate also replays its own not-yet-uploaded admits with it).
+    /// An entry marks the ticket inside whatever its policy: `inside` is read only under a
+    /// re-entry policy, and the per-session counts only for a multi-day pass.
+    pub fn after(&self, policy: &EntryPolicy, session: SessionId, direction: Direction) -> EntryState {
+        let mut after = self.clone();
+        match direction {
+            Direction::Entry => {
+                let used = if policy.multi_day { self.per_session.at(session) } else { self.entries_used };
+                after.entries_used = used.saturating_add(1);
+                after.inside = true;
+                if policy.multi_day {
+                    after.per_session.0.insert(session.0, after.entries_used);
+                }
+            }
+            Direction::Exit => after.inside = false,
+        }
+        after
+    }
 }
 
 /// Why a scan was denied. Codes are stable: gates, logs and reports key on them.
@@ -48,10 +177,16 @@ pub enum DenyReason {
     StaleProof,
     #[error("this event does not accept printed or static tickets: show the ticket on your phone")]
     StaticNotAccepted,
+    #[error("the ticket's holder is already inside: pass out at an exit first")]
+    AlreadyInside,
+    #[error("the ticket's holder is not inside, so cannot pass out")]
+    NotInside,
+    #[error("this ticket does not allow re-entry: there is no pass-out")]
+    NoReentry,
 }
 
 impl DenyReason {
-    pub const ALL: [DenyReason; 15] = [
+    pub const ALL: [DenyReason; 18] = [
         DenyReason::Malformed,
         DenyReason::UnsupportedVersion,
         DenyReason::UnknownKey,
@@ -67,6 +202,9 @@ impl DenyReason {
         DenyReason::BadDeviceSignature,
         DenyReason::StaleProof,
         DenyReason::StaticNotAccepted,
+        DenyReason::AlreadyInside,
+        DenyReason::NotInside,
+        DenyReason::NoReentry,
     ];
 
     /// The stable machine code, e.g. `already_used`.
@@ -87,6 +225,9 @@ impl DenyReason {
             DenyReason::BadDeviceSignature => "bad_device_signature",
             DenyReason::StaleProof => "stale_proof",
             DenyReason::StaticNotAccepted => "static_not_accepted",
+            DenyReason::AlreadyInside => "already_inside",
+            DenyReason::NotInside => "not_inside",
+            DenyReason::NoReentry => "no_reentry",
         }
     }
 
@@ -101,8 +242,16 @@ pub struct TicketAtGate {
     pub status: TicketStatus,
     pub current_version: u32,
     pub session_id: SessionId,
-    pub entries_used: u32,
+    pub event_id: EventId,
+    pub state: EntryState,
     pub policy: EntryPolicy,
+}
+
+impl TicketAtGate {
+    /// Entries counted against the allowance at `session`: per session for a pass.
+    pub fn entries_at(&self, session: SessionId) -> u32 {
+        if self.policy.multi_day { self.state.per_session.at(session) } else { self.state.entries_used }
+    }
 }
 
 /// What the scan presents, from an already signature-checked credential.
@@ -112,21 +261,28 @@ pub struct ScanContext {
     pub presented_session: SessionId,
     /// The session the gate is admitting for.
     pub gate_session: SessionId,
+    /// The gate session's event, when known: a multi-day pass is valid at every session of
+    /// its event, so a pass at another session needs it (unknown: that session denies).
+    pub gate_event: Option<EventId>,
+    pub direction: Direction,
     pub valid_from_ms: i64,
     pub valid_until_ms: i64,
     pub now_ms: i64,
 }
 
-/// Admit (Ok) or deny with the first failing reason, in a fixed order: cancelled, revoked
-/// version, wrong session, validity window, entries left.
-pub fn decide_entry(ticket: &TicketAtGate, scan: &ScanContext) -> Result<(), DenyReason> {
+/// Admit (Ok, with the ticket's entry state after the scan) or deny with the first failing
+/// reason, in a fixed order: cancelled, revoked version, wrong session, validity window, then
+/// the policy (entry: inside, entries left; exit: pass-out allowed, inside).
+pub fn decide_entry(ticket: &TicketAtGate, scan: &ScanContext) -> Result<EntryState, DenyReason> {
     if ticket.status == TicketStatus::Canceled {
         return Err(DenyReason::Canceled);
     }
     if scan.presented_version != ticket.current_version {
         return Err(DenyReason::RevokedVersion);
     }
-    if scan.presented_session != ticket.session_id || scan.gate_session != ticket.session_id {
+    let gate_ok =
+        scan.gate_session == ticket.session_id || (ticket.policy.multi_day && scan.gate_event == Some(ticket.event_id));
+    if scan.presented_session != ticket.session_id || !gate_ok {
         return Err(DenyReason::WrongSession);
     }
     if scan.now_ms < scan.valid_from_ms {
@@ -135,10 +291,25 @@ pub fn decide_entry(ticket: &TicketAtGate, scan: &ScanContext) -> Result<(), Den
     if scan.now_ms > scan.valid_until_ms {
         return Err(DenyReason::Expired);
     }
-    if ticket.entries_used >= ticket.policy.max_entries {
-        return Err(DenyReason::AlreadyUsed);
+    match scan.direction {
+        Direction::Entry => {
+            if ticket.policy.reentry && ticket.state.inside {
+                return Err(DenyReason::AlreadyInside);
+            }
+            if ticket.entries_at(scan.gate_session) >= ticket.policy.max_entries {
+                return Err(DenyReason::AlreadyUsed);
+            }
+        }
+        Direction::Exit => {
+            if !ticket.policy.reentry {
+                return Err(DenyReason::NoReentry);
+            }
+            if !ticket.state.inside {
+                return Err(DenyReason::NotInside);
+            }
+        }
     }
-    Ok(())
+    Ok(ticket.state.after(&ticket.policy, scan.gate_session, scan.direction))
 }
 
 #[cfg(test)]
@@ -150,7 +321,8 @@ mod tests {
             status: TicketStatus::Valid,
             current_version: 2,
             session_id: SessionId(7),
-            entries_used: 0,
+            event_id: EventId(3),
+            state: EntryState::default(),
             policy: EntryPolicy::SINGLE,
         }
     }
@@ -160,31 +332,58 @@ mod tests {
             presented_version: 2,
             presented_session: SessionId(7),
             gate_session: SessionId(7),
+            gate_event: Some(EventId(3)),
+            direction: Direction::Entry,
             valid_from_ms: 1_000,
             valid_until_ms: 2_000,
             now_ms: 1_500,
         }
     }
 
+    fn used(t: TicketAtGate, n: u32) -> TicketAtGate {
+        TicketAtGate { state: EntryState { entries_used: n, ..t.state.clone() }, ..t }
+    }
+
+    fn reentry(max_entries: u32) -> TicketAtGate {
+        TicketAtGate { policy: EntryPolicy { max_entries, reentry: true, multi_day: false }, ..ticket() }
+    }
+
+    fn pass(max_entries: u32) -> TicketAtGate {
+        TicketAtGate { policy: EntryPolicy { max_entries, reentry: false, multi_day: true }, ..ticket() }
+    }
+
+    fn exit() -> ScanContext {
+        ScanContext { direction: Direction::Exit, ..scan() }
+    }
+
+    fn at_session(session: i64, event: i64) -> ScanContext {
+        ScanContext { gate_session: SessionId(session), gate_event: Some(EventId(event)), ..scan() }
+    }
+
+    /// Applies the scan to the ticket as the store would on an admit.
+    fn apply(t: &TicketAtGate, s: &ScanContext) -> Result<TicketAtGate, DenyReason> {
+        decide_entry(t, s).map(|state| TicketAtGate { state, ..t.clone() })
+    }
+
     #[test]
     fn a_fresh_valid_ticket_is_admitted() {
-        assert_eq!(decide_entry(&ticket(), &scan()), Ok(()));
+        assert_eq!(decide_entry(&ticket(), &scan()).map(|s| s.entries_used), Ok(1));
     }
 
     #[test]
     fn second_entry_on_a_single_entry_ticket_is_denied() {
-        let t = TicketAtGate { entries_used: 1, ..ticket() };
+        let t = used(ticket(), 1);
         assert_eq!(decide_entry(&t, &scan()), Err(DenyReason::AlreadyUsed));
     }
 
     #[test]
     fn a_multi_entry_pass_admits_until_its_entries_are_spent() {
-        let mut t = TicketAtGate { policy: EntryPolicy { max_entries: 3 }, ..ticket() };
-        for used in 0..3 {
-            t.entries_used = used;
-            assert_eq!(decide_entry(&t, &scan()), Ok(()));
+        let mut t = TicketAtGate { policy: EntryPolicy::entries(3), ..ticket() };
+        for n in 0..3 {
+            t = used(t, n);
+            assert_eq!(decide_entry(&t, &scan()).map(|s| s.entries_used), Ok(n + 1));
         }
-        t.entries_used = 3;
+        t = used(t, 3);
         assert_eq!(decide_entry(&t, &scan()), Err(DenyReason::AlreadyUsed));
     }
 
@@ -208,8 +407,126 @@ mod tests {
 
     #[test]
     fn cancellation_wins_over_every_other_reason() {
-        let t = TicketAtGate { status: TicketStatus::Canceled, entries_used: 9, ..ticket() };
+        let t = TicketAtGate { status: TicketStatus::Canceled, ..used(ticket(), 9) };
         assert_eq!(decide_entry(&t, &ScanContext { presented_version: 1, ..scan() }), Err(DenyReason::Canceled));
+    }
+
+    #[test]
+    fn a_pass_out_ticket_enters_is_refused_while_inside_and_enters_again_after_an_exit() {
+        let t = reentry(5);
+        let inside = apply(&t, &scan()).unwrap();
+        assert_eq!((inside.state.entries_used, inside.state.inside), (1, true));
+        assert_eq!(decide_entry(&inside, &scan()), Err(DenyReason::AlreadyInside));
+        let outside = apply(&inside, &exit()).unwrap();
+        assert_eq!((outside.state.entries_used, outside.state.inside), (1, false));
+        let again = apply(&outside, &scan()).unwrap();
+        assert_eq!((again.state.entries_used, again.state.inside), (2, true));
+    }
+
+    #[test]
+    fn an_exit_of_a_holder_who_is_not_inside_is_denied() {
+        assert_eq!(decide_entry(&reentry(5), &exit()), Err(DenyReason::NotInside));
+    }
+
+    #[test]
+    fn an_exit_scan_of_a_ticket_without_pass_out_is_denied() {
+        assert_eq!(decide_entry(&ticket(), &exit()), Err(DenyReason::NoReentry));
+        assert_eq!(decide_entry(&used(ticket(), 1), &exit()), Err(DenyReason::NoReentry));
+    }
+
+    #[test]
+    fn a_pass_out_ticket_stops_at_its_entry_allowance() {
+        let mut t = reentry(2);
+        for _ in 0..2 {
+            t = apply(&apply(&t, &scan()).unwrap(), &exit()).unwrap();
+        }
+        assert_eq!(decide_entry(&t, &scan()), Err(DenyReason::AlreadyUsed));
+    }
+
+    #[test]
+    fn a_multi_day_pass_admits_once_per_session_of_its_event() {
+        let t = pass(1);
+        let day1 = apply(&t, &scan()).unwrap();
+        assert_eq!(decide_entry(&day1, &scan()), Err(DenyReason::AlreadyUsed));
+        let day2 = apply(&day1, &at_session(8, 3)).unwrap();
+        assert_eq!(day2.state.per_session.to_text(), "7:1,8:1");
+        assert_eq!(decide_entry(&day2, &at_session(8, 3)), Err(DenyReason::AlreadyUsed));
+        assert_eq!(decide_entry(&day2, &scan()), Err(DenyReason::AlreadyUsed), "going back to day 1 counts day 1");
+    }
+
+    #[test]
+    fn a_multi_day_pass_is_refused_at_another_event_or_an_unknown_one() {
+        assert_eq!(decide_entry(&pass(1), &at_session(8, 4)), Err(DenyReason::WrongSession));
+        let unknown = ScanContext { gate_event: None, ..at_session(8, 3) };
+        assert_eq!(decide_entry(&pass(1), &unknown), Err(DenyReason::WrongSession));
+        let claims_other = ScanContext { presented_session: SessionId(8), ..at_session(8, 3) };
+        assert_eq!(decide_entry(&pass(1), &claims_other), Err(DenyReason::WrongSession));
+    }
+
+    #[test]
+    fn a_single_session_ticket_stays_denied_at_another_session_of_its_event() {
+        assert_eq!(decide_entry(&ticket(), &at_session(8, 3)), Err(DenyReason::WrongSession));
+    }
+
+    #[test]
+    fn policies_are_checked() {
+        assert!(EntryPolicy::entries(0).check().is_err());
+        assert!(EntryPolicy::entries(MAX_ENTRIES_LIMIT + 1).check().is_err());
+        assert!(EntryPolicy { max_entries: 1, reentry: true, multi_day: true }.check().is_err());
+        assert!(EntryPolicy { max_entries: 3, reentry: true, multi_day: false }.check().is_ok());
+        assert_eq!(EntryPolicy::SINGLE.kind(), "single");
+        assert_eq!(EntryPolicy::entries(2).kind(), "entries");
+    }
+
+    #[test]
+    fn session_entries_round_trip_as_text() {
+        let e = SessionEntries::parse("3:1,12:2").unwrap();
+        assert_eq!((e.at(SessionId(3)), e.at(SessionId(12)), e.at(SessionId(4))), (1, 2, 0));
+        assert_eq!(e.to_text(), "3:1,12:2");
+        assert_eq!(SessionEntries::parse("").unwrap(), SessionEntries::default());
+        assert!(SessionEntries::parse("3").is_none());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever the order of entry and exit scans, a pass-out ticket never has two
+            /// people inside, never exceeds its allowance, and entries and exits alternate.
+            #[test]
+            fn pass_out_never_admits_past_its_policy(max in 1u32..6, exits in proptest::collection::vec(any::<bool>(), 0..40)) {
+                let mut t = reentry(max);
+                let mut admitted_entries = 0;
+                for is_exit in exits {
+                    let s = if is_exit { exit() } else { scan() };
+                    if let Ok(next) = apply(&t, &s) {
+                        prop_assert_ne!(next.state.inside, t.state.inside, "every admit flips inside");
+                        if !is_exit { admitted_entries += 1; }
+                        t = next;
+                    }
+                    prop_assert!(t.state.entries_used <= max);
+                }
+                prop_assert_eq!(admitted_entries, t.state.entries_used);
+            }
+
+            /// A pass admits at most `max` times per session, in any order of sessions.
+            #[test]
+            fn a_pass_admits_at_most_its_allowance_per_session(max in 1u32..4, days in proptest::collection::vec(7i64..11, 0..40)) {
+                let mut t = pass(max);
+                let mut per_day = BTreeMap::new();
+                for day in days {
+                    if let Ok(next) = apply(&t, &at_session(day, 3)) {
+                        *per_day.entry(day).or_insert(0u32) += 1;
+                        t = next;
+                    }
+                }
+                for (day, n) in per_day {
+                    prop_assert!(n <= max);
+                    prop_assert_eq!(t.state.per_session.at(SessionId(day)), n);
+                }
+            }
+        }
     }
 
     #[test]

@@ -15,7 +15,10 @@ pub mod order;
 pub mod seating;
 pub mod waiting_room;
 
-pub use checkin::{DenyReason, EntryPolicy, ScanContext, TicketAtGate, decide_entry};
+pub use checkin::{
+    DenyReason, Direction, EntryPolicy, EntryState, MAX_ENTRIES_LIMIT, ScanContext, SessionEntries, TicketAtGate,
+    decide_entry,
+};
 pub use credential_policy::{CredentialPolicy, InvalidCredentialPolicy};
 pub use event::{EventKind, SeatingMode};
 pub use hold::{HoldItem, HoldState, MAX_TICKETS_PER_HOLD};

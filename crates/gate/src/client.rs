@@ -4,7 +4,7 @@
 
 use crate::model::{Enrolment, PendingScan, SyncPage, SyncSession, SyncTicket, Verdict};
 use crate::{GateError, now_ms};
-use admit_domain::DenyReason;
+use admit_domain::{DenyReason, Direction, EntryPolicy};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -106,6 +106,10 @@ struct SessionDto {
 struct GradeDto {
     code: String,
     max_entries: u32,
+    #[serde(default)]
+    reentry: bool,
+    #[serde(default)]
+    multi_day: bool,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +127,10 @@ struct TicketDto {
     status: String,
     entries_used: u32,
     max_entries: u32,
+    #[serde(default)]
+    inside: bool,
+    #[serde(default)]
+    session_entries: String,
 }
 
 /// The server's answer to one uploaded scan.
@@ -147,6 +155,10 @@ struct OnlineVerdict {
     admits: u32,
     entries_used: Option<u32>,
     max_entries: Option<u32>,
+    #[serde(default)]
+    inside: Option<bool>,
+    #[serde(default)]
+    entry_policy: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -204,7 +216,15 @@ impl ServerClient {
                 static_accepted: s.credential_policy.static_accepted,
                 rotation_seconds: s.credential_policy.rotation_seconds,
                 proof_window_seconds: s.credential_policy.proof_window_seconds,
-                grades: s.grades.into_iter().map(|g| (g.code, g.max_entries)).collect(),
+                grades: s
+                    .grades
+                    .into_iter()
+                    .map(|g| {
+                        let policy =
+                            EntryPolicy { max_entries: g.max_entries, reentry: g.reentry, multi_day: g.multi_day };
+                        (g.code, policy)
+                    })
+                    .collect(),
             })
             .collect();
         let tickets = dto
@@ -218,6 +238,8 @@ impl ServerClient {
                     status: t.status,
                     entries_used: t.entries_used,
                     max_entries: t.max_entries,
+                    inside: t.inside,
+                    session_entries: t.session_entries,
                 })
             })
             .collect::<Result<Vec<_>, GateError>>()?;
@@ -247,6 +269,7 @@ impl ServerClient {
                     "scanned_at": DateTime::from_timestamp_millis(s.scanned_at_ms).unwrap_or_default(),
                     "latitude": s.latitude,
                     "longitude": s.longitude,
+                    "direction": s.direction.as_str(),
                 })
             })
             .collect();
@@ -266,6 +289,7 @@ impl ServerClient {
         code: &str,
         gate: i64,
         session: i64,
+        direction: Direction,
         deadline: Duration,
     ) -> Result<Verdict, GateError> {
         let request = self
@@ -273,7 +297,9 @@ impl ServerClient {
             .post(format!("{}/gate/scans", self.base))
             .bearer_auth(&self.token)
             .timeout(deadline)
-            .json(&json!({ "credential": code, "gate_id": gate, "session_id": session }))
+            .json(
+                &json!({ "credential": code, "gate_id": gate, "session_id": session, "direction": direction.as_str() }),
+            )
             .send();
         let response = tokio::time::timeout(deadline, request)
             .await
@@ -292,6 +318,9 @@ impl ServerClient {
             seat: v.ticket.as_ref().and_then(|t| t.seat.clone()),
             grade: v.ticket.as_ref().map(|t| t.grade.clone()),
             admits: v.admits,
+            direction,
+            inside: v.inside,
+            entry_policy: v.entry_policy.as_deref().and_then(policy_kind),
             entries_used: v.entries_used,
             max_entries: v.max_entries,
             session_id: Some(session),
@@ -300,4 +329,9 @@ impl ServerClient {
             online: true,
         })
     }
+}
+
+/// The policy name from the server's answer, as one of the names `EntryPolicy::kind` gives.
+fn policy_kind(kind: &str) -> Option<&'static str> {
+    ["single", "entries", "reentry", "multi_day"].into_iter().find(|k| *k == kind)
 }

@@ -20,6 +20,7 @@ fn glyph(c: char) -> [&'static str; 5] {
         'E' => ["█████", "█    ", "████ ", "█    ", "█████"],
         'N' => ["█   █", "██  █", "█ █ █", "█  ██", "█   █"],
         'Y' => ["█   █", " █ █ ", "  █  ", "  █  ", "  █  "],
+        'X' => ["█   █", " █ █ ", "  █  ", " █ █ ", "█   █"],
         _ => ["     "; 5],
     }
 }
@@ -51,6 +52,9 @@ pub fn plain_line(seq: i64, v: &Verdict, scanned_at_ms: i64) -> String {
         ("grade", v.grade.clone()),
         ("admits", Some(v.admits.to_string())),
         ("entries", entries(v)),
+        ("direction", Some(v.direction.as_str().to_owned())),
+        ("policy", v.entry_policy.map(str::to_owned)),
+        ("inside", v.inside.map(|i| i.to_string())),
         ("session", v.session_id.map(|s| s.to_string())),
         ("source", Some(if v.online { "online" } else { "offline" }.to_owned())),
         ("at", chrono::DateTime::from_timestamp_millis(scanned_at_ms).map(|t| t.to_rfc3339())),
@@ -85,7 +89,11 @@ pub fn draw(
     match last {
         None => rows.push((None, "Ready. Scan a ticket.".bold().to_string())),
         Some((seq, v, at)) => {
-            let (word, color) = if v.is_admit() { ("ADMIT", Color::Green) } else { ("DENY", Color::Red) };
+            let (word, color) = match (v.is_admit(), v.direction) {
+                (true, admit_domain::Direction::Entry) => ("ADMIT", Color::Green),
+                (true, admit_domain::Direction::Exit) => ("EXIT", Color::Green),
+                (false, _) => ("DENY", Color::Red),
+            };
             rows.extend(block_letters(word).into_iter().map(|text| (Some(color), format!(" {text} "))));
             rows.push((None, String::new()));
             if let Some(reason) = v.deny {
@@ -96,6 +104,14 @@ pub fn draw(
             let entry = entries(v).map(|e| format!("(entry {e})")).unwrap_or_default();
             rows.push((None, format!("Admits:  {} {entry}", v.admits)));
             rows.push((None, format!("Grade:   {}", v.grade.as_deref().unwrap_or("-"))));
+            if let Some(policy) = v.entry_policy {
+                let inside = match v.inside {
+                    Some(true) => " · inside",
+                    Some(false) => " · passed out: may re-enter",
+                    None => "",
+                };
+                rows.push((None, format!("Policy:  {policy}{inside}")));
+            }
             rows.push((None, format!("Ticket:  {}", v.reference.as_deref().unwrap_or("-"))));
             let source = if v.online { "online" } else { "offline" };
             rows.push((None, format!("Time:    {}   scan #{seq}   {source}", hhmmss(at))));
@@ -146,6 +162,9 @@ mod tests {
             seat: Some("Floor A-1".into()),
             grade: Some("VIP".into()),
             admits: u32::from(deny.is_none()),
+            direction: admit_domain::Direction::Entry,
+            inside: None,
+            entry_policy: Some("single"),
             entries_used: Some(1),
             max_entries: Some(1),
             session_id: Some(3),
@@ -157,7 +176,7 @@ mod tests {
 
     #[test]
     fn block_letters_have_five_rows_of_equal_width() {
-        for word in ["ADMIT", "DENY"] {
+        for word in ["ADMIT", "DENY", "EXIT"] {
             let rows = block_letters(word);
             assert_eq!(rows.len(), 5);
             assert!(rows.iter().all(|r| r.chars().count() == rows[0].chars().count()), "{rows:?}");

@@ -3,7 +3,8 @@
 //! survives a `kill -9` or a power cut, which is why the verdict is shown only after it.
 
 use crate::GateError;
-use crate::model::{Enrolment, LocalSession, LocalTicket, NewScan, PendingScan, SyncPage};
+use crate::model::{Enrolment, LocalAdmit, LocalSession, LocalTicket, NewScan, PendingScan, SyncPage};
+use admit_domain::{Direction, EntryPolicy, SessionEntries};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
@@ -115,22 +116,29 @@ impl LocalDb {
             .bind(i64::from(s.proof_window_seconds))
             .execute(&mut *tx)
             .await?;
-            for (code, max) in &s.grades {
-                sqlx::query("INSERT OR REPLACE INTO grades (event_id, code, max_entries) VALUES (?, ?, ?)")
-                    .bind(s.event_id)
-                    .bind(code)
-                    .bind(i64::from(*max))
-                    .execute(&mut *tx)
-                    .await?;
+            for (code, policy) in &s.grades {
+                sqlx::query(
+                    "INSERT OR REPLACE INTO grades (event_id, code, max_entries, reentry, multi_day) VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(s.event_id)
+                .bind(code)
+                .bind(i64::from(policy.max_entries))
+                .bind(policy.reentry)
+                .bind(policy.multi_day)
+                .execute(&mut *tx)
+                .await?;
             }
         }
         for t in &page.tickets {
             sqlx::query(
-                "INSERT INTO tickets (id, session_id, version, status, server_entries_used, max_entries)
-                 VALUES (?, ?, ?, ?, ?, ?)
+                "INSERT INTO tickets (id, session_id, version, status, server_entries_used, max_entries, server_inside,
+                                      server_session_entries)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                  ON CONFLICT (id) DO UPDATE SET session_id = excluded.session_id, version = excluded.version,
                      status = excluded.status, max_entries = excluded.max_entries,
-                     server_entries_used = MAX(server_entries_used, excluded.server_entries_used)",
+                     server_entries_used = MAX(server_entries_used, excluded.server_entries_used),
+                     server_inside = excluded.server_inside,
+                     server_session_entries = excluded.server_session_entries",
             )
             .bind(t.id)
             .bind(t.session_id)
@@ -138,6 +146,8 @@ impl LocalDb {
             .bind(&t.status)
             .bind(i64::from(t.entries_used))
             .bind(i64::from(t.max_entries))
+            .bind(t.inside)
+            .bind(&t.session_entries)
             .execute(&mut *tx)
             .await?;
         }
@@ -180,29 +190,35 @@ impl LocalDb {
         .transpose()
     }
 
-    pub async fn grade_max_entries(&self, event_id: i64, code: &str) -> Result<Option<u32>> {
-        let max: Option<i64> = sqlx::query_scalar("SELECT max_entries FROM grades WHERE event_id = ? AND code = ?")
+    /// A grade's entry policy (synced with its event's sessions).
+    pub async fn grade_policy(&self, event_id: i64, code: &str) -> Result<Option<EntryPolicy>> {
+        let row = sqlx::query("SELECT max_entries, reentry, multi_day FROM grades WHERE event_id = ? AND code = ?")
             .bind(event_id)
             .bind(code)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(max.map(|m| m as u32))
+        row.map(|r| -> Result<EntryPolicy> {
+            Ok(EntryPolicy {
+                max_entries: r.try_get::<i64, _>("max_entries")? as u32,
+                reentry: r.try_get("reentry")?,
+                multi_day: r.try_get("multi_day")?,
+            })
+        })
+        .transpose()
     }
 
-    /// The synced state of a ticket (if listed) and the entries this terminal knows were
-    /// taken beyond it: for a listed ticket, its admits the server has not seen yet; for a
-    /// ticket issued after the last sync, every admit in the log.
-    pub async fn ticket(&self, id: i64) -> Result<(Option<LocalTicket>, u32)> {
+    /// The synced state of a ticket (if listed) and the admits (entries and exits) this
+    /// terminal knows were taken beyond it, oldest first: for a listed ticket, its admits the
+    /// server has not seen yet; for a ticket issued after the last sync, every admit in the log.
+    pub async fn ticket(&self, id: i64) -> Result<(Option<LocalTicket>, Vec<LocalAdmit>)> {
         // One read transaction: one snapshot, so an upload marked in between is not counted twice.
         let mut tx = self.pool.begin().await?;
-        let counts = sqlx::query(
-            "SELECT COALESCE(SUM(uploaded = 0), 0) AS pending, COUNT(*) AS all_admits
-             FROM scans WHERE ticket_id = ? AND verdict = 'admit'",
+        let admits = sqlx::query(
+            "SELECT session_id, direction, uploaded FROM scans WHERE ticket_id = ? AND verdict = 'admit' ORDER BY seq",
         )
         .bind(id)
-        .fetch_one(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
-        let (pending, all): (i64, i64) = (counts.try_get("pending")?, counts.try_get("all_admits")?);
         let row = sqlx::query("SELECT * FROM tickets WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
         tx.commit().await?;
         let ticket = row
@@ -213,11 +229,23 @@ impl LocalDb {
                     status: r.try_get("status")?,
                     server_entries_used: r.try_get::<i64, _>("server_entries_used")? as u32,
                     max_entries: r.try_get::<i64, _>("max_entries")? as u32,
+                    server_inside: r.try_get("server_inside")?,
+                    server_session_entries: r.try_get("server_session_entries")?,
                 })
             })
             .transpose()?;
-        let local = if ticket.is_some() { pending } else { all };
-        Ok((ticket, local as u32))
+        let mut local = Vec::new();
+        for a in &admits {
+            if ticket.is_some() && a.try_get::<bool, _>("uploaded")? {
+                continue;
+            }
+            let direction: String = a.try_get("direction")?;
+            local.push(LocalAdmit {
+                session_id: a.try_get("session_id")?,
+                direction: Direction::parse(&direction).unwrap_or_default(),
+            });
+        }
+        Ok((ticket, local))
     }
 
     /// Writes a scan and commits it (durably: `synchronous=FULL`); returns its sequence number.
@@ -225,8 +253,8 @@ impl LocalDb {
         let mut tx = self.pool.begin().await?;
         let seq = sqlx::query(
             "INSERT INTO scans (scanned_at, gate_id, session_id, ticket_id, ticket_version, verdict, reason,
-                                latitude, longitude, source, uploaded)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                latitude, longitude, source, uploaded, direction)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(s.scanned_at_ms)
         .bind(s.gate_id)
@@ -239,11 +267,12 @@ impl LocalDb {
         .bind(s.longitude)
         .bind(if s.online { "online" } else { "offline" })
         .bind(s.online)
+        .bind(s.direction.as_str())
         .execute(&mut *tx)
         .await?
         .last_insert_rowid();
         if let (true, None, Some(ticket), Some(used)) = (s.online, s.reason, s.ticket_id, s.server_entries_used) {
-            raise_entries(&mut tx, ticket, used).await?;
+            raise_entries(&mut tx, ticket, used, s.session_id, s.direction).await?;
         }
         tx.commit().await?;
         Ok(seq)
@@ -267,6 +296,7 @@ impl LocalDb {
                     reason: r.try_get("reason")?,
                     latitude: r.try_get("latitude")?,
                     longitude: r.try_get("longitude")?,
+                    direction: Direction::parse(&r.try_get::<String, _>("direction")?).unwrap_or_default(),
                 })
             })
             .collect()
@@ -274,16 +304,18 @@ impl LocalDb {
 
     /// Marks uploaded scans with the server's outcome and raises the tickets' entry counts to
     /// what the server answered, in one transaction.
-    pub async fn mark_uploaded(&self, results: &[(i64, String, Option<i64>, Option<u32>)]) -> Result<()> {
+    pub async fn mark_uploaded(&self, results: &[(&PendingScan, String, Option<u32>)]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        for (seq, outcome, ticket, used) in results {
+        for (scan, outcome, used) in results {
             sqlx::query("UPDATE scans SET uploaded = 1, outcome = ? WHERE seq = ?")
                 .bind(outcome)
-                .bind(seq)
+                .bind(scan.seq)
                 .execute(&mut *tx)
                 .await?;
-            if let (Some(ticket), Some(used)) = (ticket, used) {
-                raise_entries(&mut tx, *ticket, *used).await?;
+            if let (Some(ticket), Some(used)) = (scan.ticket_id, used) {
+                // Only a counted admit moved the server's state by this scan's direction.
+                let direction = (outcome == "counted").then_some(scan.direction);
+                raise_entries_by(&mut tx, ticket, *used, scan.session_id, direction).await?;
             }
         }
         tx.commit().await?;
@@ -312,12 +344,51 @@ impl LocalDb {
     }
 }
 
-/// Raises a listed ticket's server entry count to at least `used`.
-async fn raise_entries(tx: &mut sqlx::SqliteConnection, ticket: i64, used: u32) -> Result<()> {
+/// An admit the server answered (online) moved its state: see [`raise_entries_by`].
+async fn raise_entries(
+    tx: &mut sqlx::SqliteConnection,
+    ticket: i64,
+    used: u32,
+    session: Option<i64>,
+    direction: Direction,
+) -> Result<()> {
+    raise_entries_by(tx, ticket, used, session, Some(direction)).await
+}
+
+/// Raises a listed ticket's server entry count to at least `used` and, for an admit the server
+/// counted (`direction`), moves the rest of its synced state as the server did: an entry marks
+/// it inside and raises its count at `session`, an exit marks it outside. (`inside` and the
+/// per-session counts are read only under the policies they belong to; the next sync replaces
+/// both with the server's.)
+async fn raise_entries_by(
+    tx: &mut sqlx::SqliteConnection,
+    ticket: i64,
+    used: u32,
+    session: Option<i64>,
+    direction: Option<Direction>,
+) -> Result<()> {
     sqlx::query("UPDATE tickets SET server_entries_used = MAX(server_entries_used, ?) WHERE id = ?")
         .bind(i64::from(used))
         .bind(ticket)
-        .execute(tx)
+        .execute(&mut *tx)
+        .await?;
+    let Some(direction) = direction else { return Ok(()) };
+    let row = sqlx::query("SELECT server_session_entries FROM tickets WHERE id = ?")
+        .bind(ticket)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else { return Ok(()) };
+    let mut per_session =
+        SessionEntries::parse(&row.try_get::<String, _>("server_session_entries")?).unwrap_or_default();
+    if let (Direction::Entry, Some(session)) = (direction, session) {
+        let at = per_session.0.entry(session).or_insert(0);
+        *at = (*at).max(used);
+    }
+    sqlx::query("UPDATE tickets SET server_inside = ?, server_session_entries = ? WHERE id = ?")
+        .bind(direction == Direction::Entry)
+        .bind(per_session.to_text())
+        .bind(ticket)
+        .execute(&mut *tx)
         .await?;
     Ok(())
 }

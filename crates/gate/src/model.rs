@@ -1,7 +1,7 @@
 //! Plain records the terminal keeps and exchanges: its enrolment, a sync page as received,
 //! what is known locally about a session or a ticket, scans to log and to upload, verdicts.
 
-use admit_domain::DenyReason;
+use admit_domain::{DenyReason, Direction, EntryPolicy};
 
 /// Who this terminal is on which server (stored in the local file by `admit gate enrol`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,8 +30,8 @@ pub struct SyncSession {
     pub static_accepted: bool,
     pub rotation_seconds: u32,
     pub proof_window_seconds: u32,
-    /// (grade code, entries allowed)
-    pub grades: Vec<(String, u32)>,
+    /// (grade code, entry policy)
+    pub grades: Vec<(String, EntryPolicy)>,
 }
 
 /// A ticket's state as synced.
@@ -43,6 +43,10 @@ pub struct SyncTicket {
     pub status: String,
     pub entries_used: u32,
     pub max_entries: u32,
+    /// Entered and not passed out (re-entry tickets).
+    pub inside: bool,
+    /// A multi-day pass's entries per session, `session:count,…`.
+    pub session_entries: String,
 }
 
 /// One page of `GET /gate/sync`, decoded.
@@ -77,6 +81,15 @@ pub struct LocalTicket {
     pub status: String,
     pub server_entries_used: u32,
     pub max_entries: u32,
+    pub server_inside: bool,
+    pub server_session_entries: String,
+}
+
+/// An admit in this terminal's log the server's state (as synced) does not include yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalAdmit {
+    pub session_id: Option<i64>,
+    pub direction: Direction,
 }
 
 /// A scan to write to the log.
@@ -95,6 +108,8 @@ pub struct NewScan {
     pub online: bool,
     /// Online admits: the ticket's entry count the server answered.
     pub server_entries_used: Option<u32>,
+    /// Entry, or exit at an exit lane's terminal.
+    pub direction: Direction,
 }
 
 /// A logged scan waiting for upload.
@@ -109,6 +124,7 @@ pub struct PendingScan {
     pub reason: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    pub direction: Direction,
 }
 
 /// What the ticket holder and the staff see.
@@ -120,8 +136,14 @@ pub struct Verdict {
     pub reference: Option<String>,
     pub seat: Option<String>,
     pub grade: Option<String>,
-    /// People this scan lets in (0 on deny).
+    /// People this scan lets in (0 on deny and on an exit).
     pub admits: u32,
+    /// Entry, or exit (a pass-out) at an exit lane.
+    pub direction: Direction,
+    /// A re-entry ticket's holder is inside after this scan (admitted re-entry tickets only).
+    pub inside: Option<bool>,
+    /// The ticket's policy (single, entries, reentry, multi_day), when known.
+    pub entry_policy: Option<&'static str>,
     /// After this scan.
     pub entries_used: Option<u32>,
     pub max_entries: Option<u32>,

@@ -19,6 +19,8 @@ pub struct TerminalConfig {
     pub session: Option<i64>,
     /// Ask the server for an atomic verdict first.
     pub online: bool,
+    /// Entry (default), or exit: a terminal at an exit lane scans pass-outs.
+    pub direction: admit_domain::Direction,
     /// How long to wait for the server's verdict before deciding offline.
     pub online_deadline: Duration,
     /// Where the gate stands, logged with every scan.
@@ -33,6 +35,7 @@ impl Default for TerminalConfig {
         TerminalConfig {
             session: None,
             online: false,
+            direction: admit_domain::Direction::Entry,
             online_deadline: Duration::from_millis(300),
             latitude: None,
             longitude: None,
@@ -89,12 +92,13 @@ impl Terminal {
         let code = code.trim();
         let now = now_ms();
         let ring = key_ring(&self.db).await?;
-        let offline = decide_offline(&self.db, &ring, code, self.config.session, now).await?;
+        let offline = decide_offline(&self.db, &ring, code, self.config.session, self.config.direction, now).await?;
         let mut verdict = offline.clone();
         if self.config.online
             && let Some(session) = self.config.session.or(offline.session_id)
         {
-            match self.client.online_scan(code, self.enrolment.gate_id, session, self.config.online_deadline).await {
+            let (gate, deadline) = (self.enrolment.gate_id, self.config.online_deadline);
+            match self.client.online_scan(code, gate, session, self.config.direction, deadline).await {
                 Ok(online) => {
                     verdict =
                         Verdict { ticket_id: offline.ticket_id, ticket_version: offline.ticket_version, ..online };
@@ -122,6 +126,7 @@ impl Terminal {
                 longitude: self.config.longitude,
                 online: verdict.online,
                 server_entries_used: verdict.entries_used,
+                direction: self.config.direction,
             })
             .await?;
         Ok((seq, verdict))

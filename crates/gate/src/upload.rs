@@ -6,6 +6,7 @@
 use crate::GateError;
 use crate::client::ServerClient;
 use crate::local::LocalDb;
+use crate::model::PendingScan;
 
 /// Scans per upload request.
 pub const BATCH: u32 = 500;
@@ -35,10 +36,10 @@ pub async fn upload_pending(db: &LocalDb, client: &ServerClient) -> Result<Uploa
                 pending.len()
             )));
         }
-        let marks: Vec<(i64, String, Option<i64>, Option<u32>)> = pending
+        let marks: Vec<(&PendingScan, String, Option<u32>)> = pending
             .iter()
             .zip(&results)
-            .map(|(scan, result)| (scan.seq, result.outcome.clone(), scan.ticket_id, result.entries_used))
+            .map(|(scan, result)| (scan, result.outcome.clone(), result.entries_used))
             .collect();
         db.mark_uploaded(&marks).await?;
         summary.uploaded += results.len() as u64;

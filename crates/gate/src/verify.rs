@@ -5,7 +5,9 @@
 //! the key must be the one of the ticket's own event; the ticket must be for a session of this
 //! venue (the one the gate admits for, when it is fixed); then `admit_domain::decide_entry`,
 //! the same function the server runs, on the synced version/revocation list with the entries
-//! counted so far (the server's count at the last sync plus this terminal's own admits since).
+//! counted so far (the server's state at the last sync with this terminal's own admits since
+//! replayed on it: entries, and exits at an exit lane's terminal, which pass a re-entry ticket
+//! out). A multi-day pass is admitted at any session of its event this venue holds.
 //!
 //! A genuine credential of a ticket the list does not hold yet was issued after the last sync:
 //! it is checked like a listed ticket whose entries are only those in this terminal's log, with
@@ -15,7 +17,10 @@ use crate::GateError;
 use crate::local::LocalDb;
 use crate::model::{LocalSession, Verdict};
 use admit_credential::{KeyRing, Payload, ProofPolicy, Rejection, Scanned, Verified, ticket_reference};
-use admit_domain::{DenyReason, EntryPolicy, ScanContext, SessionId, TicketAtGate, TicketStatus, decide_entry};
+use admit_domain::{
+    DenyReason, Direction, EntryPolicy, EntryState, EventId, ScanContext, SessionEntries, SessionId, TicketAtGate,
+    TicketStatus, decide_entry,
+};
 
 fn rejection_reason(r: Rejection) -> DenyReason {
     match r {
@@ -46,13 +51,16 @@ fn check_code(
     Ok(verified)
 }
 
-fn deny(reason: DenyReason, payload: Option<&Payload>) -> Verdict {
+fn deny(reason: DenyReason, payload: Option<&Payload>, direction: Direction) -> Verdict {
     Verdict {
         deny: Some(reason),
         reference: payload.map(|p| ticket_reference(p.ticket_id)),
         seat: payload.and_then(|p| (!p.seat.is_empty()).then(|| p.seat.clone())),
         grade: payload.map(|p| p.grade.clone()),
         admits: 0,
+        direction,
+        inside: None,
+        entry_policy: None,
         entries_used: None,
         max_entries: None,
         session_id: payload.and_then(|p| i64::try_from(p.session_id).ok()),
@@ -63,14 +71,17 @@ fn deny(reason: DenyReason, payload: Option<&Payload>) -> Verdict {
 }
 
 /// Decides a scanned code with what the local file holds. `gate_session` fixes the session the
-/// gate admits for; without it, any session of this venue the ticket is for.
+/// gate admits for; without it, any session of this venue the ticket is for. `direction` is
+/// the lane's: entry, or exit (a pass-out).
 pub async fn decide_offline(
     db: &LocalDb,
     ring: &KeyRing,
     code: &str,
     gate_session: Option<i64>,
+    direction: Direction,
     now_ms: i64,
 ) -> Result<Verdict, GateError> {
+    let deny = |reason, payload: Option<&Payload>| deny(reason, payload, direction);
     let scanned = match Scanned::parse(code) {
         Ok(scanned) => scanned,
         Err(r) => return Ok(deny(rejection_reason(r), None)),
@@ -95,44 +106,74 @@ pub async fn decide_offline(
     let Ok(ticket_id) = i64::try_from(payload.ticket_id) else {
         return Ok(deny(DenyReason::UnknownTicket, Some(&payload)));
     };
-    let (listed, local_entries) = db.ticket(ticket_id).await?;
-    let ticket = match listed {
-        Some(t) => TicketAtGate {
-            status: TicketStatus::parse(&t.status).unwrap_or(TicketStatus::Canceled),
-            current_version: t.version,
-            session_id: SessionId(t.session_id),
-            entries_used: t.server_entries_used + local_entries,
-            policy: EntryPolicy { max_entries: t.max_entries },
-        },
-        None => TicketAtGate {
-            status: TicketStatus::Valid,
-            current_version: payload.ticket_version,
-            session_id: SessionId(session.id),
-            entries_used: local_entries,
-            policy: EntryPolicy {
-                max_entries: db.grade_max_entries(session.event_id, &payload.grade).await?.unwrap_or(1),
-            },
-        },
+    let (listed, local_admits) = db.ticket(ticket_id).await?;
+    // The grade's policy (synced with the event); a ticket's own allowance wins when listed.
+    let grade = db.grade_policy(session.event_id, &payload.grade).await?.unwrap_or(EntryPolicy::SINGLE);
+    let (mut ticket, base) = match listed {
+        Some(t) => {
+            let base = EntryState {
+                entries_used: t.server_entries_used,
+                inside: t.server_inside,
+                per_session: SessionEntries::parse(&t.server_session_entries).unwrap_or_default(),
+            };
+            let ticket = TicketAtGate {
+                status: TicketStatus::parse(&t.status).unwrap_or(TicketStatus::Canceled),
+                current_version: t.version,
+                session_id: SessionId(t.session_id),
+                event_id: EventId(session.event_id),
+                state: EntryState::default(),
+                policy: EntryPolicy { max_entries: t.max_entries, ..grade },
+            };
+            (ticket, base)
+        }
+        None => {
+            let ticket = TicketAtGate {
+                status: TicketStatus::Valid,
+                current_version: payload.ticket_version,
+                session_id: SessionId(session.id),
+                event_id: EventId(session.event_id),
+                state: EntryState::default(),
+                policy: grade,
+            };
+            (ticket, EntryState::default())
+        }
+    };
+    // This terminal's admits the server has not counted yet, replayed on its synced state.
+    ticket.state = local_admits.iter().fold(base, |state, a| {
+        state.after(&ticket.policy, SessionId(a.session_id.unwrap_or(ticket.session_id.0)), a.direction)
+    });
+    let gate_session = gate_session.unwrap_or(session.id);
+    let gate_event = match gate_session == session.id {
+        true => Some(EventId(session.event_id)),
+        false => db.session(gate_session).await?.map(|s| EventId(s.event_id)),
     };
     let scan = ScanContext {
         presented_version: payload.ticket_version,
         presented_session: SessionId(session.id),
-        gate_session: SessionId(gate_session.unwrap_or(session.id)),
+        gate_session: SessionId(gate_session),
+        gate_event,
+        direction,
         valid_from_ms: payload.valid_from.saturating_mul(1000),
         valid_until_ms: payload.valid_until.saturating_mul(1000),
         now_ms,
     };
-    if let Err(reason) = decide_entry(&ticket, &scan) {
-        let mut verdict = deny(reason, Some(&payload));
-        verdict.entries_used = Some(ticket.entries_used);
-        verdict.max_entries = Some(ticket.policy.max_entries);
-        return Ok(verdict);
-    }
+    let after = match decide_entry(&ticket, &scan) {
+        Ok(after) => after,
+        Err(reason) => {
+            let mut verdict = deny(reason, Some(&payload));
+            verdict.entries_used = Some(ticket.entries_at(scan.gate_session));
+            verdict.max_entries = Some(ticket.policy.max_entries);
+            verdict.entry_policy = Some(ticket.policy.kind());
+            return Ok(verdict);
+        }
+    };
     Ok(Verdict {
         deny: None,
-        admits: 1,
-        entries_used: Some(ticket.entries_used + 1),
+        admits: u32::from(direction == Direction::Entry),
+        entries_used: Some(after.entries_used),
         max_entries: Some(ticket.policy.max_entries),
+        inside: ticket.policy.reentry.then_some(after.inside),
+        entry_policy: Some(ticket.policy.kind()),
         ..deny(DenyReason::Malformed, Some(&payload))
     })
 }

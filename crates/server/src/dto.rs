@@ -73,8 +73,15 @@ pub struct GradeDto {
     /// reserved or general_admission
     pub seating: String,
     pub price: MoneyDto,
-    /// Entries one ticket of this grade allows.
+    /// Entries one ticket of this grade allows (a multi-day pass: per session).
     pub max_entries: u32,
+    /// single, entries (N entries), reentry (re-entry with pass-out) or multi_day (a pass
+    /// valid at every session of the event).
+    pub entry_policy: String,
+    /// Re-entry with pass-out: one person inside at a time; an exit scan allows the next entry.
+    pub reentry: bool,
+    /// Valid at every session (day) of the event, `max_entries` per session.
+    pub multi_day: bool,
 }
 
 impl From<&store::Grade> for GradeDto {
@@ -86,6 +93,9 @@ impl From<&store::Grade> for GradeDto {
             seating: g.seating.as_str().to_owned(),
             price: g.price.into(),
             max_entries: g.policy.max_entries,
+            entry_policy: g.policy.kind().to_owned(),
+            reentry: g.policy.reentry,
+            multi_day: g.policy.multi_day,
         }
     }
 }
@@ -254,6 +264,10 @@ pub struct TicketDto {
     pub status: String,
     pub entries_used: u32,
     pub max_entries: u32,
+    /// single, entries, reentry (pass-out) or multi_day (valid at every session of the event).
+    pub entry_policy: String,
+    /// A re-entry ticket's holder is inside (entered, not passed out).
+    pub inside: bool,
     pub price: MoneyDto,
     /// The signed credential in its text form (what the QR code holds).
     pub credential: String,
@@ -273,6 +287,8 @@ impl TicketDto {
             status: t.status.as_str().to_owned(),
             entries_used: t.entries_used,
             max_entries: t.max_entries,
+            entry_policy: t.policy.kind().to_owned(),
+            inside: t.inside,
             price: t.price.into(),
             credential: t.credential.clone(),
             links: TicketLinks {
@@ -365,6 +381,9 @@ pub struct ScanInput {
     pub gate_id: i64,
     /// The session this gate is admitting for.
     pub session_id: i64,
+    /// entry (default) or exit: an exit lane's scan, the pass-out of a re-entry ticket.
+    #[serde(default)]
+    pub direction: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -382,11 +401,18 @@ pub struct ScanVerdict {
     /// Machine reason code on deny: bad_signature, unknown_key, revoked_version, wrong_session,
     /// already_used, expired, not_yet_valid, canceled, unknown_ticket, malformed,
     /// unsupported_version, device_proof_missing, bad_device_signature, stale_proof,
-    /// static_not_accepted.
+    /// static_not_accepted, already_inside (re-entry ticket: pass out first), not_inside (exit
+    /// of a holder who is not inside), no_reentry (exit scan of a ticket without pass-out).
     pub reason: Option<String>,
+    /// entry or exit, as scanned.
+    pub direction: String,
+    /// The ticket's entry policy on admit (single, entries, reentry, multi_day).
+    pub entry_policy: Option<String>,
+    /// A re-entry ticket's holder is inside after this scan (admits only).
+    pub inside: Option<bool>,
     pub message: String,
     pub ticket: Option<ScannedTicket>,
-    /// How many people this scan admits.
+    /// How many people this scan admits (0 on an exit).
     pub admits: u32,
     pub entries_used: Option<u32>,
     pub max_entries: Option<u32>,

@@ -69,7 +69,11 @@ pub fn grade(r: &impl Columns, event: EventId) -> StoreResult<Grade> {
         name: str_at(r, "name")?,
         seating: parsed(r, "seating", SeatingMode::parse)?,
         price: money_at(r, "price_minor", "currency")?,
-        policy: EntryPolicy { max_entries: u32_at(r, "max_entries")? },
+        policy: EntryPolicy {
+            max_entries: u32_at(r, "max_entries")?,
+            reentry: r.bool_col("reentry")?,
+            multi_day: r.bool_col("multi_day")?,
+        },
     })
 }
 
@@ -109,7 +113,7 @@ pub fn seat_pos(r: &impl Columns) -> StoreResult<admit_domain::SeatPos> {
 
 /// What both backends select for a hold's lines; bind the hold id once.
 pub const HOLD_LINES: &str =
-    "SELECT l.grade_id, g.code, g.max_entries, l.seat_id, st.label AS seat_label, l.quantity, l.unit_price_minor
+    "SELECT l.grade_id, g.code, g.max_entries, g.reentry, g.multi_day, l.seat_id, st.label AS seat_label, l.quantity, l.unit_price_minor
      FROM hold_lines l JOIN grades g ON g.id = l.grade_id LEFT JOIN seats st ON st.id = l.seat_id";
 
 pub fn hold_line(l: &impl Columns, currency: Currency) -> StoreResult<HoldLine> {
@@ -119,7 +123,7 @@ pub fn hold_line(l: &impl Columns, currency: Currency) -> StoreResult<HoldLine> 
         seat: l.opt_i64_col("seat_id")?.map(SeatId).zip(l.opt_str_col("seat_label")?),
         quantity: u32_at(l, "quantity")?,
         unit_price: Money { minor: i64_at(l, "unit_price_minor")?, currency },
-        policy: EntryPolicy { max_entries: u32_at(l, "max_entries")? },
+        policy: crate::rules::entry_policy(l)?,
     })
 }
 
@@ -155,7 +159,8 @@ pub fn payment(r: &impl Columns) -> StoreResult<Payment> {
 }
 
 /// What both backends select for a ticket; add a `WHERE` (and an `ORDER BY`).
-pub const TICKET_SELECT: &str = "SELECT t.*, g.code AS grade_code, st.label AS seat_label, s.event_id, o.currency
+pub const TICKET_SELECT: &str =
+    "SELECT t.*, g.code AS grade_code, g.reentry, g.multi_day, st.label AS seat_label, s.event_id, o.currency
      FROM tickets t JOIN grades g ON g.id = t.grade_id LEFT JOIN seats st ON st.id = t.seat_id
      JOIN sessions s ON s.id = t.session_id JOIN orders o ON o.id = t.order_id";
 
@@ -173,6 +178,9 @@ pub fn ticket(r: &impl Columns) -> StoreResult<Ticket> {
         status: parsed(r, "status", TicketStatus::parse)?,
         entries_used: u32_at(r, "entries_used")?,
         max_entries: u32_at(r, "max_entries")?,
+        policy: crate::rules::entry_policy(r)?,
+        inside: r.bool_col("inside")?,
+        session_entries: parsed(r, "session_entries", admit_domain::SessionEntries::parse)?,
         credential: str_at(r, "credential")?,
         inspection_code: str_at(r, "inspection_code")?,
         price: money_at(r, "price_minor", "currency")?,

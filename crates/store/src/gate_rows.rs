@@ -48,8 +48,9 @@ pub fn sessions(rows: &[impl Columns]) -> StoreResult<Vec<Session>> {
 }
 
 /// The feed's columns; add the filter.
-pub const TICKET_STATE_SELECT: &str =
-    "SELECT t.id, t.session_id, t.version, t.status, t.entries_used, t.max_entries FROM tickets t";
+pub const TICKET_STATE_SELECT: &str = "SELECT t.id, t.session_id, t.version, t.status, t.entries_used, t.max_entries,
+            t.inside, t.session_entries, g.reentry, g.multi_day
+     FROM tickets t JOIN grades g ON g.id = t.grade_id";
 
 pub fn ticket_state(r: &impl Columns) -> StoreResult<TicketState> {
     Ok(TicketState {
@@ -59,6 +60,9 @@ pub fn ticket_state(r: &impl Columns) -> StoreResult<TicketState> {
         status: parsed(r, "status", TicketStatus::parse)?,
         entries_used: u32_at(r, "entries_used")?,
         max_entries: u32_at(r, "max_entries")?,
+        policy: crate::rules::entry_policy(r)?,
+        inside: r.bool_col("inside")?,
+        session_entries: parsed(r, "session_entries", admit_domain::SessionEntries::parse)?,
     })
 }
 
@@ -89,11 +93,14 @@ pub fn check_upload(scans: &[UploadedScan]) -> StoreResult<()> {
 }
 
 /// Reconciles an uploaded admit against the ticket's row (`rules::CHECK_IN_SELECT`, locked by
-/// the caller) with the online check's rules at the time of the scan: `Ok(entries_used before)`
-/// if an entry may be taken (the caller counts it, guarded by that value), else the reason it
-/// is a conflict. The validity window was checked on the terminal against the signed
+/// the caller) with the online check's rules at the time of the scan, in the scan's direction:
+/// `Ok(admission)` if the entry (or exit) may be taken (the caller replaces `before` by
+/// `after`, guarded by `before`), else the reason it is a conflict. The validity window was checked on the terminal against the signed
 /// credential, which is not uploaded, so it is not checked again here.
-pub fn reconcile_admit(row: Option<&impl Columns>, scan: &UploadedScan) -> StoreResult<Result<u32, DenyReason>> {
+pub fn reconcile_admit(
+    row: Option<&impl Columns>,
+    scan: &UploadedScan,
+) -> StoreResult<Result<crate::Admission, DenyReason>> {
     let (Some(row), Some(ticket_id), Some(version), Some(session)) =
         (row, scan.ticket_id, scan.ticket_version, scan.session_id)
     else {
@@ -102,14 +109,18 @@ pub fn reconcile_admit(row: Option<&impl Columns>, scan: &UploadedScan) -> Store
     let request = ScanRequest {
         ticket_id,
         presented_version: version,
-        presented_session: session,
+        // The signed credential (checked on the terminal, not uploaded) names the ticket's own
+        // session; the gate's session is what the upload says, and must fit the policy.
+        presented_session: SessionId(i64_at(row, "session_id")?),
         gate_id: scan.gate_id,
         gate_session: session,
+        gate_event: scan.event_id,
+        direction: scan.direction,
         valid_from_ms: i64::MIN,
         valid_until_ms: i64::MAX,
         now_ms: scan.scanned_at_ms,
     };
-    Ok(decide(row, &request)?.map(|admission| admission.entries_used - 1))
+    decide(row, &request)
 }
 
 pub fn verdict_code(v: GateVerdict) -> (&'static str, Option<&'static str>) {
@@ -206,7 +217,7 @@ pub const ENTRIES_SQL: &str =
      FROM (SELECT (at / ?) AS b, gate_id,
                   CASE WHEN device_id IS NULL THEN 1 ELSE 0 END AS online,
                   CASE WHEN device_id IS NULL THEN 0 ELSE 1 END AS uploaded, 0 AS conflicts
-           FROM scans WHERE session_id = ? AND verdict = 'admit'
+           FROM scans WHERE session_id = ? AND verdict = 'admit' AND direction = 'entry'
            UNION ALL
            SELECT (scanned_at / ?) AS b, gate_id, 0, 0, 1
            FROM device_scans WHERE session_id = ? AND outcome = 'conflict') x

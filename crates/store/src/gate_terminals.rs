@@ -55,6 +55,10 @@ pub struct TicketState {
     pub status: TicketStatus,
     pub entries_used: u32,
     pub max_entries: u32,
+    /// The grade's policy (its `max_entries` is the ticket's).
+    pub policy: admit_domain::EntryPolicy,
+    pub inside: bool,
+    pub session_entries: admit_domain::SessionEntries,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +89,11 @@ pub struct UploadedScan {
     pub ticket_version: Option<u32>,
     /// The session the gate admitted for; None only for a denial of a code naming none.
     pub session_id: Option<SessionId>,
+    /// The event of `session_id`, as the server knows it (a multi-day pass is valid at every
+    /// session of its event); `None`: only the ticket's own session.
+    pub event_id: Option<admit_domain::EventId>,
+    /// Entry or exit (pass-out): an exit admitted offline takes the ticket outside.
+    pub direction: admit_domain::Direction,
     pub gate_id: GateId,
     pub verdict: GateVerdict,
     pub scanned_at_ms: i64,

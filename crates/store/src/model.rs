@@ -2,8 +2,8 @@
 //! shapes, so storage and wire formats can change independently.
 
 use admit_domain::{
-    Currency, EntryPolicy, EventId, EventKind, GateId, GradeId, HoldState, Money, OrderState, OrganiserId,
-    PaymentState, SeatId, SeatingMode, SessionId, TicketId, TicketStatus, VenueId,
+    Currency, Direction, EntryPolicy, EntryState, EventId, EventKind, GateId, GradeId, HoldState, Money, OrderState,
+    OrganiserId, PaymentState, SeatId, SeatingMode, SessionEntries, SessionId, TicketId, TicketStatus, VenueId,
 };
 
 /// What a staff token may do. Gate staff scan and read manifests; admins do everything.
@@ -359,6 +359,12 @@ pub struct Ticket {
     pub status: TicketStatus,
     pub entries_used: u32,
     pub max_entries: u32,
+    /// The grade's entry policy (its `max_entries` is the ticket's).
+    pub policy: EntryPolicy,
+    /// A re-entry ticket's holder is inside (entered, not passed out).
+    pub inside: bool,
+    /// A multi-day pass's entries per session.
+    pub session_entries: SessionEntries,
     pub credential: String,
     pub inspection_code: String,
     pub price: Money,
@@ -398,20 +404,32 @@ pub struct ScanRequest {
     pub presented_session: SessionId,
     pub gate_id: GateId,
     pub gate_session: SessionId,
+    /// The gate session's event (a multi-day pass is valid at every session of its event);
+    /// `None`: only the ticket's own session admits.
+    pub gate_event: Option<EventId>,
+    /// Entry (the default) or exit (a pass-out).
+    pub direction: Direction,
     pub valid_from_ms: i64,
     pub valid_until_ms: i64,
     pub now_ms: i64,
 }
 
-/// A scan that admitted someone.
+/// A scan that admitted someone (through the gate in `direction`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Admission {
     pub ticket_id: TicketId,
     pub reference: String,
     pub seat_label: Option<String>,
     pub grade_code: String,
+    /// Entries taken after this scan (a multi-day pass: at this session).
     pub entries_used: u32,
     pub max_entries: u32,
+    pub direction: Direction,
+    pub policy: EntryPolicy,
+    /// The ticket's entry state before and after: the store replaces `before` with `after` in
+    /// one guarded update, which misses (and denies) if another scan changed it meanwhile.
+    pub before: EntryState,
+    pub after: EntryState,
 }
 
 /// A scan refused before a ticket could be identified, kept for the gate's log.

@@ -13,7 +13,8 @@ use admit_domain::{DenyReason, EventKind, GateId, SessionId, TicketId, TicketSta
 pub const LOGIN_LINK_COLUMNS: &str = "order_id, expires_at, used_at";
 
 /// What both backends select for a ticket view; add a `WHERE` (and an `ORDER BY`).
-pub const VIEW_SELECT: &str = "SELECT t.*, g.code AS grade_code, g.name AS grade_name, st.label AS seat_label,
+pub const VIEW_SELECT: &str =
+    "SELECT t.*, g.code AS grade_code, g.name AS grade_name, g.reentry, g.multi_day, st.label AS seat_label,
             s.event_id, o.currency, s.label AS session_label, s.starts_at, s.ends_at, s.doors_at,
             e.name AS event_name, e.kind AS event_kind, e.route_from, e.route_to,
             v.name AS venue_name, v.city AS venue_city,
@@ -124,6 +125,8 @@ pub fn inspection_scan(r: &impl Columns, req: &InspectTicket) -> StoreResult<Sca
         // Not a gate: `rules::decide` never reads it, and inspections are logged apart.
         gate_id: GateId(0),
         gate_session: session,
+        gate_event: Some(admit_domain::EventId(i64_at(r, "event_id")?)),
+        direction: admit_domain::Direction::Entry,
         valid_from_ms: req.valid_from_ms,
         valid_until_ms: req.valid_until_ms,
         now_ms: req.now_ms,

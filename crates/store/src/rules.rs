@@ -5,8 +5,8 @@ use crate::model::*;
 use crate::rows::{Columns, i64_at, parsed, str_at, u32_at};
 use crate::{StoreError, StoreResult};
 use admit_domain::{
-    DenyReason, EntryPolicy, GradeId, MAX_TICKETS_PER_HOLD, PaymentState, ScanContext, SeatId, SeatingMode, SessionId,
-    TicketAtGate, TicketStatus,
+    DenyReason, EntryPolicy, EntryState, EventId, GradeId, MAX_TICKETS_PER_HOLD, PaymentState, ScanContext, SeatId,
+    SeatingMode, SessionEntries, SessionId, TicketAtGate, TicketStatus,
 };
 use std::collections::BTreeSet;
 
@@ -81,39 +81,94 @@ pub fn check_tickets_match(lines: &[impl Columns], tickets: &[NewTicket]) -> Sto
 }
 
 /// What both backends select to decide a scan; add `WHERE t.id = …`.
-pub const CHECK_IN_SELECT: &str = "SELECT t.reference, t.version, t.status, t.session_id, t.entries_used,
-            t.max_entries, st.label AS seat, g.code AS grade
-     FROM tickets t JOIN grades g ON g.id = t.grade_id LEFT JOIN seats st ON st.id = t.seat_id";
+pub const CHECK_IN_SELECT: &str = "SELECT t.reference, t.version, t.status, t.session_id, ts.event_id, t.entries_used,
+            t.max_entries, t.inside, t.session_entries, g.reentry, g.multi_day, st.label AS seat, g.code AS grade
+     FROM tickets t JOIN grades g ON g.id = t.grade_id JOIN sessions ts ON ts.id = t.session_id
+     LEFT JOIN seats st ON st.id = t.seat_id";
+
+/// The entry policy of a ticket row: the ticket's `max_entries`, the grade's `reentry` and
+/// `multi_day` (grades do not change once sold).
+pub fn entry_policy(r: &impl Columns) -> StoreResult<EntryPolicy> {
+    Ok(EntryPolicy {
+        max_entries: u32_at(r, "max_entries")?,
+        reentry: r.bool_col("reentry")?,
+        multi_day: r.bool_col("multi_day")?,
+    })
+}
+
+/// The entry state of a ticket row (`entries_used, inside, session_entries`).
+pub fn entry_state(r: &impl Columns) -> StoreResult<EntryState> {
+    Ok(EntryState {
+        entries_used: u32_at(r, "entries_used")?,
+        inside: r.bool_col("inside")?,
+        per_session: parsed(r, "session_entries", SessionEntries::parse)?,
+    })
+}
 
 /// Applies `decide_entry` to the ticket row: the admission it would be, or the reason not.
-/// The caller counts the entry only on `Ok`, guarded by the count it read
-/// (`admission.entries_used - 1`), and logs the scan either way.
+/// The caller replaces `admission.before` by `admission.after` with one update guarded by
+/// `before` (binds from [`entry_binds`]) and denies `already_used` if it misses; it logs the scan
+/// either way.
 pub fn decide(r: &impl Columns, scan: &ScanRequest) -> StoreResult<Result<Admission, DenyReason>> {
     let ticket = TicketAtGate {
         status: parsed(r, "status", TicketStatus::parse)?,
         current_version: u32_at(r, "version")?,
         session_id: SessionId(i64_at(r, "session_id")?),
-        entries_used: u32_at(r, "entries_used")?,
-        policy: EntryPolicy { max_entries: u32_at(r, "max_entries")? },
+        event_id: EventId(i64_at(r, "event_id")?),
+        state: entry_state(r)?,
+        policy: entry_policy(r)?,
     };
     let ctx = ScanContext {
         presented_version: scan.presented_version,
         presented_session: scan.presented_session,
         gate_session: scan.gate_session,
+        gate_event: scan.gate_event,
+        direction: scan.direction,
         valid_from_ms: scan.valid_from_ms,
         valid_until_ms: scan.valid_until_ms,
         now_ms: scan.now_ms,
     };
-    if let Err(reason) = admit_domain::decide_entry(&ticket, &ctx) {
-        return Ok(Err(reason));
-    }
+    let after = match admit_domain::decide_entry(&ticket, &ctx) {
+        Ok(after) => after,
+        Err(reason) => return Ok(Err(reason)),
+    };
     let admission = Admission {
         ticket_id: scan.ticket_id,
         reference: str_at(r, "reference")?,
         seat_label: r.opt_str_col("seat")?,
         grade_code: str_at(r, "grade")?,
-        entries_used: ticket.entries_used + 1,
+        entries_used: after.entries_used,
         max_entries: ticket.policy.max_entries,
+        direction: scan.direction,
+        policy: ticket.policy,
+        before: ticket.state,
+        after,
     };
     Ok(Ok(admission))
+}
+
+/// `(entries_used, inside, session_entries)` of a state, ready to bind. Both backends take an
+/// entry or an exit with `UPDATE tickets SET entries_used = ?, inside = ?, session_entries = ?
+/// WHERE id = ? AND entries_used = ? AND inside = ? AND session_entries = ?` (after, ticket,
+/// before).
+pub fn entry_binds(s: &EntryState) -> (i64, bool, String) {
+    (i64::from(s.entries_used), s.inside, s.per_session.to_text())
+}
+
+/// The denial of a scan whose guarded update missed: another scan of the ticket changed its
+/// entry state in between (on PostgreSQL the row lock makes this a second line of defence).
+pub fn lost_race(admission: &Admission) -> DenyReason {
+    match (admission.direction, admission.policy.reentry) {
+        (admit_domain::Direction::Exit, _) => DenyReason::NotInside,
+        (admit_domain::Direction::Entry, true) => DenyReason::AlreadyInside,
+        (admit_domain::Direction::Entry, false) => DenyReason::AlreadyUsed,
+    }
+}
+
+/// Every grade's entry policy must be usable (`EntryPolicy::check`): refused whole otherwise.
+pub fn check_grade_policies(grades: &[NewGrade]) -> StoreResult<()> {
+    for g in grades {
+        g.policy.check().map_err(|why| StoreError::Invalid(format!("grade {}: {why}", g.code)))?;
+    }
+    Ok(())
 }

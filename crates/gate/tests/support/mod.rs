@@ -32,8 +32,15 @@ pub struct Venue {
     pub gates: [GateId; 2],
     pub event: EventId,
     pub session: SessionId,
+    /// A second session (day) of the event, at the same times.
+    pub day2: SessionId,
     pub ga: GradeId,
+    /// Two entries.
     pub pass: GradeId,
+    /// Re-entry with pass-out, up to five entries.
+    pub reentry: GradeId,
+    /// A multi-day pass: one entry per session.
+    pub days: GradeId,
     pub keys: EventKeys,
     shutdown: std::sync::Mutex<Option<oneshot::Sender<()>>>,
     server: std::sync::Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
@@ -83,14 +90,16 @@ impl Venue {
             inspection_key: rand::random(),
         };
         let now = admit_gate::now_ms();
-        let grade = |code: &str, max_entries| NewGrade {
+        let grade = |code: &str, policy| NewGrade {
             code: code.into(),
             name: code.into(),
             seating: SeatingMode::GeneralAdmission,
             price_minor: 10_000,
-            policy: EntryPolicy { max_entries },
+            policy,
             quota: 50,
         };
+        let reentry = EntryPolicy { max_entries: 5, reentry: true, multi_day: false };
+        let days = EntryPolicy { max_entries: 1, reentry: false, multi_day: true };
         let event = store
             .create_event(NewEvent {
                 organiser_id: organiser,
@@ -100,13 +109,21 @@ impl Venue {
                 description: "General admission".into(),
                 currency: Currency::KRW,
                 route: None,
-                grades: vec![grade("GA", 1), grade("PASS", 2)],
-                sessions: vec![NewSession {
-                    label: "Saturday".into(),
-                    starts_at_ms: now + HOUR,
-                    ends_at_ms: now + 4 * HOUR,
-                    doors_at_ms: now - HOUR,
-                }],
+                grades: vec![
+                    grade("GA", EntryPolicy::SINGLE),
+                    grade("PASS", EntryPolicy::entries(2)),
+                    grade("OUT", reentry),
+                    grade("DAYS", days),
+                ],
+                sessions: ["Saturday", "Sunday"]
+                    .into_iter()
+                    .map(|label| NewSession {
+                        label: label.into(),
+                        starts_at_ms: now + HOUR,
+                        ends_at_ms: now + 4 * HOUR,
+                        doors_at_ms: now - HOUR,
+                    })
+                    .collect(),
                 seats: vec![],
                 keys: keys.clone(),
             })
@@ -132,8 +149,11 @@ impl Venue {
             gates: [venue.gates[0].id, venue.gates[1].id],
             event,
             session: detail.sessions[0].id,
+            day2: detail.sessions[1].id,
             ga: grade_id("GA"),
             pass: grade_id("PASS"),
+            reentry: grade_id("OUT"),
+            days: grade_id("DAYS"),
             keys,
             shutdown: std::sync::Mutex::new(Some(tx)),
             server: std::sync::Mutex::new(Some(server)),

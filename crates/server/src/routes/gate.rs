@@ -18,7 +18,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::{AppState, now_ms};
 use admit_credential::{Payload, ProofPolicy, Rejection, Scanned, Verified, ticket_reference};
-use admit_domain::{CredentialPolicy, DenyReason, GateId, SessionId, TicketId};
+use admit_domain::{CredentialPolicy, DenyReason, Direction, GateId, SessionId, TicketId};
 use admit_store::{DeniedScan, ScanRequest, StoreError};
 use axum::Json;
 use axum::extract::State;
@@ -113,10 +113,13 @@ fn rejection_reason(r: Rejection) -> DenyReason {
     }
 }
 
-fn deny(reason: DenyReason, payload: Option<&Payload>, gate: GateId, now: i64) -> ScanVerdict {
+fn deny(reason: DenyReason, payload: Option<&Payload>, gate: GateId, direction: Direction, now: i64) -> ScanVerdict {
     ScanVerdict {
         verdict: "deny".into(),
         reason: Some(reason.code().into()),
+        direction: direction.as_str().into(),
+        entry_policy: None,
+        inside: None,
         message: reason.to_string(),
         ticket: payload.map(|p| ScannedTicket {
             reference: ticket_reference(p.ticket_id),
@@ -146,6 +149,11 @@ pub async fn scan(
     ApiJson(input): ApiJson<ScanInput>,
 ) -> Result<Json<ScanVerdict>, ApiError> {
     let (gate_id, session_id) = (GateId(input.gate_id), SessionId(input.session_id));
+    let direction = match input.direction.as_deref() {
+        None => Direction::Entry,
+        Some(d) => Direction::parse(d)
+            .ok_or_else(|| ApiError::validation(format!("direction must be entry or exit, not '{d}'.")))?,
+    };
     let gate = state.places.gate(state.store.as_ref(), gate_id).await?;
     caller.require_gate(gate_id, gate)?;
     let session = state.places.session(state.store.as_ref(), session_id).await?;
@@ -161,7 +169,7 @@ pub async fn scan(
             reason,
             now_ms: now,
         };
-        (scan, deny(reason, payload, gate_id, now))
+        (scan, deny(reason, payload, gate_id, direction, now))
     };
     // The policy of the event being admitted for (a ticket of another session is denied below).
     let policy = state.places.credential_policy(state.store.as_ref(), session.event_id).await?;
@@ -193,6 +201,8 @@ pub async fn scan(
         presented_session: SessionId(payload.session_id as i64),
         gate_id,
         gate_session: session_id,
+        gate_event: Some(session.event_id),
+        direction,
         valid_from_ms: payload.valid_from.saturating_mul(1000),
         valid_until_ms: payload.valid_until.saturating_mul(1000),
         now_ms: now,
@@ -201,15 +211,21 @@ pub async fn scan(
         Ok(a) => Ok(Json(ScanVerdict {
             verdict: "admit".into(),
             reason: None,
-            message: "Welcome".into(),
+            message: match direction {
+                Direction::Entry => "Welcome".into(),
+                Direction::Exit => "Pass-out: come back with the same ticket".into(),
+            },
+            direction: direction.as_str().into(),
+            entry_policy: Some(a.policy.kind().into()),
+            inside: a.policy.reentry.then_some(a.after.inside),
             ticket: Some(ScannedTicket { reference: a.reference, seat: a.seat_label, grade: a.grade_code }),
-            admits: 1,
+            admits: u32::from(direction == Direction::Entry),
             entries_used: Some(a.entries_used),
             max_entries: Some(a.max_entries),
             gate_id: gate_id.0,
             scanned_at: time(now),
         })),
-        Err(StoreError::Denied(reason)) => Ok(Json(deny(reason, Some(&payload), gate_id, now))),
+        Err(StoreError::Denied(reason)) => Ok(Json(deny(reason, Some(&payload), gate_id, direction, now))),
         Err(e) => Err(e.into()),
     }
 }

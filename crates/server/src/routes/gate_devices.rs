@@ -132,8 +132,12 @@ pub struct VerificationKeyDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GradePolicyDto {
     pub code: String,
-    /// Entries one ticket of the grade allows (2 or more: re-entry, multi-day passes).
+    /// Entries one ticket of the grade allows (a multi-day pass: per session).
     pub max_entries: u32,
+    /// Re-entry with pass-out: one person inside at a time, an exit scan allows the next entry.
+    pub reentry: bool,
+    /// A pass valid at every session of the event, `max_entries` per session.
+    pub multi_day: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -161,8 +165,13 @@ pub struct TicketStateDto {
     pub version: u32,
     /// valid or canceled
     pub status: String,
+    /// Entries taken (a multi-day pass: at the session it was scanned at last).
     pub entries_used: u32,
     pub max_entries: u32,
+    /// A re-entry ticket's holder is inside (entered, not passed out).
+    pub inside: bool,
+    /// A multi-day pass's entries per session: `session:count,…` (empty otherwise).
+    pub session_entries: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -256,7 +265,12 @@ pub async fn sync(
                     grades: e
                         .grades
                         .iter()
-                        .map(|(code, max)| GradePolicyDto { code: code.clone(), max_entries: *max })
+                        .map(|(code, p)| GradePolicyDto {
+                            code: code.clone(),
+                            max_entries: p.max_entries,
+                            reentry: p.reentry,
+                            multi_day: p.multi_day,
+                        })
                         .collect(),
                     credential_policy: e.policy.into(),
                 }
@@ -272,6 +286,8 @@ pub async fn sync(
                 status: t.status.as_str().to_owned(),
                 entries_used: t.entries_used,
                 max_entries: t.max_entries,
+                inside: t.inside,
+                session_entries: t.session_entries.to_text(),
             })
             .collect(),
         total_tickets: changes.total,
@@ -285,7 +301,7 @@ struct EventView {
     name: String,
     key_id: u32,
     public_key: [u8; 32],
-    grades: Vec<(String, u32)>,
+    grades: Vec<(String, admit_domain::EntryPolicy)>,
     policy: CredentialPolicy,
 }
 
@@ -296,7 +312,7 @@ async fn event_view(state: &AppState, event: EventId) -> Result<EventView, ApiEr
         name: detail.event.name,
         key_id: signer.issuer.key_id(),
         public_key: signer.issuer.public_key(),
-        grades: detail.grades.iter().map(|g| (g.code.clone(), g.policy.max_entries)).collect(),
+        grades: detail.grades.iter().map(|g| (g.code.clone(), g.policy)).collect(),
         policy: state.places.credential_policy(state.store.as_ref(), event).await?,
     })
 }

@@ -8,7 +8,7 @@ use crate::dto::time;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::{AppState, now_ms};
-use admit_domain::{DenyReason, GateId, SessionId, TicketId};
+use admit_domain::{DenyReason, Direction, GateId, SessionId, TicketId};
 use admit_store::{AdmittingScan, Conflict, GateVerdict, UploadOutcome, UploadResult, UploadedScan};
 use axum::Json;
 use axum::extract::State;
@@ -41,6 +41,9 @@ pub struct UploadScanInput {
     pub scanned_at: DateTime<Utc>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    /// entry (default) or exit (a pass-out at an exit lane).
+    #[serde(default)]
+    pub direction: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,7 +52,9 @@ pub struct UploadResultDto {
     /// counted (an admit that took an entry), conflict (an admit the server could not count),
     /// recorded (a denial, logged)
     pub outcome: String,
-    /// Why a conflict: already_used, revoked_version, canceled, wrong_session, unknown_ticket.
+    /// Why a conflict: already_used, revoked_version, canceled, wrong_session, unknown_ticket,
+    /// already_inside / not_inside (a pass-out entry or exit that does not fit the ticket's
+    /// state: e.g. an exit uploaded before the entry it follows).
     pub reason: Option<String>,
     pub entries_used: Option<u32>,
     pub max_entries: Option<u32>,
@@ -86,6 +91,11 @@ async fn scan_of(
     if s.gate_id != device.gate.id.0 {
         return Err(bad(format!("this device is enrolled at gate {}, not gate {}.", device.gate.id, s.gate_id)));
     }
+    let direction = match s.direction.as_deref() {
+        None => Direction::Entry,
+        Some(d) => Direction::parse(d).ok_or_else(|| bad(format!("direction must be entry or exit, not '{d}'.")))?,
+    };
+    let mut event_id = None;
     if let Some(id) = s.session_id {
         let session = state.places.session(state.store.as_ref(), SessionId(id)).await.map_err(|e| match e {
             admit_store::StoreError::NotFound(_) => bad(format!("there is no session {id}.")),
@@ -94,6 +104,7 @@ async fn scan_of(
         if session.place.venue_id != device.gate.venue_id {
             return Err(bad(format!("session {id} is not at this device's venue.")));
         }
+        event_id = Some(session.event_id);
     }
     let verdict = match (s.verdict.as_str(), s.reason.as_deref()) {
         ("admit", None) => GateVerdict::Admit,
@@ -119,6 +130,8 @@ async fn scan_of(
         ticket_id,
         ticket_version: s.ticket_version,
         session_id: s.session_id.map(SessionId),
+        event_id,
+        direction,
         gate_id: GateId(s.gate_id),
         verdict,
         scanned_at_ms: s.scanned_at.timestamp_millis(),

@@ -12,10 +12,22 @@ const GRACE_AFTER_END_MS: i64 = 6 * 3600 * 1000;
 
 pub async fn build_tickets(state: &AppState, hold: &Hold) -> Result<Vec<NewTicket>, StoreError> {
     let session = state.places.session_detail(state.store.as_ref(), hold.session_id).await?;
+    // A multi-day pass is valid from the first session's doors to the last one's end.
+    let event_window = match hold.lines.iter().any(|l| l.policy.multi_day) {
+        true => {
+            let sessions = state.store.event(hold.event_id).await?.sessions;
+            let from = sessions.iter().map(|s| s.doors_at_ms).min().unwrap_or(session.doors_at_ms);
+            let until = sessions.iter().map(|s| s.ends_at_ms).max().unwrap_or(session.ends_at_ms);
+            (from, until)
+        }
+        false => (session.doors_at_ms, session.ends_at_ms),
+    };
     let signer = state.signer(hold.event_id).await?;
     let mut rng = rand::thread_rng();
     let mut tickets = Vec::new();
     for line in &hold.lines {
+        let (from_ms, until_ms) =
+            if line.policy.multi_day { event_window } else { (session.doors_at_ms, session.ends_at_ms) };
         for _ in 0..line.quantity {
             let id: i64 = rng.gen_range(1..i64::MAX);
             let payload = Payload {
@@ -25,8 +37,8 @@ pub async fn build_tickets(state: &AppState, hold: &Hold) -> Result<Vec<NewTicke
                 session_id: session.id.0 as u64,
                 seat: line.seat.as_ref().map(|(_, label)| label.clone()).unwrap_or_default(),
                 grade: line.grade_code.clone(),
-                valid_from: session.doors_at_ms.div_euclid(1000),
-                valid_until: (session.ends_at_ms + GRACE_AFTER_END_MS).div_euclid(1000),
+                valid_from: from_ms.div_euclid(1000),
+                valid_until: (until_ms + GRACE_AFTER_END_MS).div_euclid(1000),
                 holder: HolderBinding::None,
                 reserved: Vec::new(),
             };

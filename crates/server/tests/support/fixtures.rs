@@ -197,7 +197,7 @@ fn grade(code: &str, seating: SeatingMode, price_minor: i64, quota: u32, max_ent
         name: format!("{code} ticket"),
         seating,
         price_minor,
-        policy: EntryPolicy { max_entries },
+        policy: EntryPolicy::entries(max_entries),
         quota,
     }
 }

@@ -98,6 +98,7 @@ pub async fn gate(pool: &PgPool, id: GateId) -> StoreResult<Gate> {
 }
 
 pub async fn create_event(conn: &mut PgConnection, e: &NewEvent) -> StoreResult<EventId> {
+    crate::rules::check_grade_policies(&e.grades)?;
     let owner: Option<i64> = sqlx::query_scalar("SELECT organiser_id FROM venues WHERE id = $1")
         .bind(e.venue_id.0)
         .fetch_optional(&mut *conn)
@@ -137,8 +138,8 @@ pub async fn create_event(conn: &mut PgConnection, e: &NewEvent) -> StoreResult<
     let mut grades: HashMap<&str, (i64, &NewGrade)> = HashMap::new();
     for g in &e.grades {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO grades (event_id, code, name, seating, price_minor, max_entries)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO grades (event_id, code, name, seating, price_minor, max_entries, reentry, multi_day)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(event_id)
         .bind(&g.code)
@@ -146,6 +147,8 @@ pub async fn create_event(conn: &mut PgConnection, e: &NewEvent) -> StoreResult<
         .bind(g.seating.as_str())
         .bind(g.price_minor)
         .bind(i64::from(g.policy.max_entries))
+        .bind(g.policy.reentry)
+        .bind(g.policy.multi_day)
         .fetch_one(&mut *conn)
         .await
         .map_err(|err| match is_unique_violation(&err) {

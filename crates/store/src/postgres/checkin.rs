@@ -7,7 +7,7 @@
 use crate::StoreResult;
 use crate::decode::{self, MANIFEST_SELECT};
 use crate::model::*;
-use crate::rules::{CHECK_IN_SELECT, decide};
+use crate::rules::{CHECK_IN_SELECT, decide, entry_binds, lost_race};
 use admit_domain::{DenyReason, SessionId};
 use sqlx::{PgConnection, PgPool};
 
@@ -25,8 +25,8 @@ pub async fn manifest(pool: &PgPool, session: SessionId) -> StoreResult<Vec<Mani
 
 async fn log(conn: &mut PgConnection, scan: &ScanRequest, reason: Option<DenyReason>) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO scans (ticket_id, ticket_version, session_id, gate_id, at, verdict, reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO scans (ticket_id, ticket_version, session_id, gate_id, at, verdict, reason, direction)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(scan.ticket_id.0)
     .bind(i64::from(scan.presented_version))
@@ -35,6 +35,7 @@ async fn log(conn: &mut PgConnection, scan: &ScanRequest, reason: Option<DenyRea
     .bind(scan.now_ms)
     .bind(if reason.is_none() { "admit" } else { "deny" })
     .bind(reason.map(|r| r.code()))
+    .bind(scan.direction.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -58,15 +59,25 @@ pub async fn check_in(conn: &mut PgConnection, scan: &ScanRequest) -> StoreResul
             return Ok(Err(reason));
         }
     };
-    let counted = sqlx::query("UPDATE tickets SET entries_used = entries_used + 1 WHERE id = $1 AND entries_used = $2")
-        .bind(scan.ticket_id.0)
-        .bind(i64::from(admission.entries_used - 1))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let (after, before) = (entry_binds(&admission.after), entry_binds(&admission.before));
+    let counted = sqlx::query(
+        "UPDATE tickets SET entries_used = $1, inside = $2, session_entries = $3
+         WHERE id = $4 AND entries_used = $5 AND inside = $6 AND session_entries = $7",
+    )
+    .bind(after.0)
+    .bind(after.1)
+    .bind(after.2)
+    .bind(scan.ticket_id.0)
+    .bind(before.0)
+    .bind(before.1)
+    .bind(before.2)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     if counted != 1 {
-        log(conn, scan, Some(DenyReason::AlreadyUsed)).await?;
-        return Ok(Err(DenyReason::AlreadyUsed));
+        let reason = lost_race(&admission);
+        log(conn, scan, Some(reason)).await?;
+        return Ok(Err(reason));
     }
     log(conn, scan, None).await?;
     Ok(Ok(admission))

@@ -9,7 +9,7 @@
 use super::retry::contended;
 use crate::gate_rows::{self as rows, DEVICE_SELECT};
 use crate::model::Session;
-use crate::rules::CHECK_IN_SELECT;
+use crate::rules::{CHECK_IN_SELECT, entry_binds};
 use crate::{
     Conflict, EntryCount, GateDevice, GateDeviceId, GateVerdict, NewGateDevice, StoreError, StoreResult, TicketChanges,
     TicketChangesQuery, UploadOutcome, UploadResult, UploadedScan,
@@ -153,16 +153,25 @@ async fn reconcile(conn: &mut PgConnection, device: GateDeviceId, scan: &Uploade
         }
         None => None,
     };
-    let used_before = match rows::reconcile_admit(row.as_ref(), scan)? {
-        Ok(used) => used,
+    let admission = match rows::reconcile_admit(row.as_ref(), scan)? {
+        Ok(admission) => admission,
         Err(reason) => return Ok(UploadOutcome::Conflict(reason)),
     };
-    let counted = sqlx::query("UPDATE tickets SET entries_used = entries_used + 1 WHERE id = $1 AND entries_used = $2")
-        .bind(scan.ticket_id.map(|t| t.0))
-        .bind(i64::from(used_before))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let (after, before) = (entry_binds(&admission.after), entry_binds(&admission.before));
+    let counted = sqlx::query(
+        "UPDATE tickets SET entries_used = $1, inside = $2, session_entries = $3
+         WHERE id = $4 AND entries_used = $5 AND inside = $6 AND session_entries = $7",
+    )
+    .bind(after.0)
+    .bind(after.1)
+    .bind(after.2)
+    .bind(scan.ticket_id.map(|t| t.0))
+    .bind(before.0)
+    .bind(before.1)
+    .bind(before.2)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     if counted != 1 {
         // Impossible under the row lock; run the whole upload again rather than guess.
         return Err(contended());
@@ -178,8 +187,8 @@ async fn log_scan(conn: &mut PgConnection, device: GateDeviceId, scan: &Uploaded
     let (verdict, reason) = rows::verdict_code(scan.verdict);
     sqlx::query(
         "INSERT INTO scans (ticket_id, ticket_version, session_id, gate_id, at, verdict, reason, device_id, device_seq,
-                            latitude, longitude)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                            latitude, longitude, direction)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(scan.ticket_id.map(|t| t.0))
     .bind(scan.ticket_version.map(i64::from))
@@ -192,6 +201,7 @@ async fn log_scan(conn: &mut PgConnection, device: GateDeviceId, scan: &Uploaded
     .bind(scan.seq)
     .bind(scan.latitude)
     .bind(scan.longitude)
+    .bind(scan.direction.as_str())
     .execute(conn)
     .await?;
     Ok(())
@@ -208,8 +218,8 @@ async fn record(
     let (outcome, conflict_reason) = rows::outcome_codes(outcome);
     sqlx::query(
         "INSERT INTO device_scans (device_id, seq, ticket_id, ticket_version, session_id, gate_id, verdict, reason,
-                                   scanned_at, latitude, longitude, outcome, conflict_reason, received_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                                   scanned_at, latitude, longitude, outcome, conflict_reason, received_at, direction)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(device.0)
     .bind(scan.seq)
@@ -225,6 +235,7 @@ async fn record(
     .bind(outcome)
     .bind(conflict_reason)
     .bind(now_ms)
+    .bind(scan.direction.as_str())
     .execute(conn)
     .await?;
     Ok(())

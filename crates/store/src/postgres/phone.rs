@@ -5,7 +5,7 @@
 use crate::model::Ticket;
 use crate::phone::*;
 use crate::phone_rows::{self, BIND_SELECT, LOGIN_LINK_COLUMNS, VIEW_SELECT};
-use crate::rules::{CHECK_IN_SELECT, decide};
+use crate::rules::{self, CHECK_IN_SELECT, decide};
 use crate::{StoreError, StoreResult, decode};
 use admit_domain::{DenyReason, TicketId};
 use sqlx::{PgConnection, PgPool};
@@ -198,15 +198,23 @@ pub async fn inspect(conn: &mut PgConnection, req: &InspectTicket) -> StoreResul
     let scan = phone_rows::inspection_scan(&row, req)?;
     let mut verdict = decide(&row, &scan)?;
     if let Ok(admission) = &verdict {
-        let counted =
-            sqlx::query("UPDATE tickets SET entries_used = entries_used + 1 WHERE id = $1 AND entries_used = $2")
-                .bind(req.ticket_id.0)
-                .bind(i64::from(admission.entries_used - 1))
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
+        let (after, before) = (rules::entry_binds(&admission.after), rules::entry_binds(&admission.before));
+        let counted = sqlx::query(
+            "UPDATE tickets SET entries_used = $1, inside = $2, session_entries = $3
+             WHERE id = $4 AND entries_used = $5 AND inside = $6 AND session_entries = $7",
+        )
+        .bind(after.0)
+        .bind(after.1)
+        .bind(after.2)
+        .bind(req.ticket_id.0)
+        .bind(before.0)
+        .bind(before.1)
+        .bind(before.2)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
         if counted != 1 {
-            verdict = Err(DenyReason::AlreadyUsed);
+            verdict = Err(rules::lost_race(admission));
         }
     }
     log_inspection(conn, req, scan.presented_version, verdict.as_ref().err().copied()).await?;

@@ -80,6 +80,7 @@ pub fn gate(c: &Connection, id: GateId) -> StoreResult<Gate> {
 
 /// Runs inside the caller's transaction (the write batch), so it is all or nothing.
 pub fn create_event(c: &Connection, e: NewEvent) -> StoreResult<EventId> {
+    crate::rules::check_grade_policies(&e.grades)?;
     let owner: Option<i64> = scalar(c, "SELECT organiser_id FROM venues WHERE id = ?", [e.venue_id.0])?;
     if owner != Some(e.organiser_id.0) {
         return Err(StoreError::Invalid("the venue does not belong to this organiser".into()));
@@ -112,8 +113,18 @@ pub fn create_event(c: &Connection, e: NewEvent) -> StoreResult<EventId> {
     for g in &e.grades {
         exec_unique(
             c,
-            "INSERT INTO grades (event_id, code, name, seating, price_minor, max_entries) VALUES (?, ?, ?, ?, ?, ?)",
-            params![event_id, g.code, g.name, g.seating.as_str(), g.price_minor, i64::from(g.policy.max_entries)],
+            "INSERT INTO grades (event_id, code, name, seating, price_minor, max_entries, reentry, multi_day)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            params![
+                event_id,
+                g.code,
+                g.name,
+                g.seating.as_str(),
+                g.price_minor,
+                i64::from(g.policy.max_entries),
+                g.policy.reentry,
+                g.policy.multi_day
+            ],
             || StoreError::Invalid(format!("grade code {} appears twice", g.code)),
         )?;
         grades.insert(&g.code, (c.last_insert_rowid(), g));

@@ -4,7 +4,7 @@ use super::sql::{exec, row, rows};
 use crate::StoreResult;
 use crate::decode::{self, MANIFEST_SELECT};
 use crate::model::*;
-use crate::rules::{CHECK_IN_SELECT, decide};
+use crate::rules::{CHECK_IN_SELECT, decide, entry_binds, lost_race};
 use admit_domain::{DenyReason, SessionId};
 use rusqlite::{Connection, params};
 
@@ -22,7 +22,8 @@ pub fn manifest(c: &Connection, session: SessionId) -> StoreResult<Vec<ManifestR
 fn log(c: &Connection, scan: &ScanRequest, reason: Option<DenyReason>) -> StoreResult<()> {
     exec(
         c,
-        "INSERT INTO scans (ticket_id, ticket_version, session_id, gate_id, at, verdict, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO scans (ticket_id, ticket_version, session_id, gate_id, at, verdict, reason, direction)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         params![
             scan.ticket_id.0,
             i64::from(scan.presented_version),
@@ -30,7 +31,8 @@ fn log(c: &Connection, scan: &ScanRequest, reason: Option<DenyReason>) -> StoreR
             scan.gate_id.0,
             scan.now_ms,
             if reason.is_none() { "admit" } else { "deny" },
-            reason.map(|r| r.code())
+            reason.map(|r| r.code()),
+            scan.direction.as_str()
         ],
     )?;
     Ok(())
@@ -50,18 +52,26 @@ pub fn check_in(c: &Connection, scan: &ScanRequest) -> StoreResult<Result<Admiss
             return Ok(Err(reason));
         }
     };
-    // Guarded by the count we decided on: a concurrent entry makes this update miss.
-    let counted = exec(
-        c,
-        "UPDATE tickets SET entries_used = entries_used + 1 WHERE id = ? AND entries_used = ?",
-        [scan.ticket_id.0, i64::from(admission.entries_used - 1)],
-    )?;
-    if counted != 1 {
-        log(c, scan, Some(DenyReason::AlreadyUsed))?;
-        return Ok(Err(DenyReason::AlreadyUsed));
+    if !take_entry(c, scan.ticket_id.0, &admission)? {
+        let reason = lost_race(&admission);
+        log(c, scan, Some(reason))?;
+        return Ok(Err(reason));
     }
     log(c, scan, None)?;
     Ok(Ok(admission))
+}
+
+/// Moves the ticket's entry state from what was decided on to what the scan makes it, guarded
+/// by the former: false when another entry or exit changed it in between (the scan lost).
+pub fn take_entry(c: &Connection, ticket: i64, admission: &Admission) -> StoreResult<bool> {
+    let (after, before) = (entry_binds(&admission.after), entry_binds(&admission.before));
+    let changed = exec(
+        c,
+        "UPDATE tickets SET entries_used = ?, inside = ?, session_entries = ?
+         WHERE id = ? AND entries_used = ? AND inside = ? AND session_entries = ?",
+        params![after.0, after.1, after.2, ticket, before.0, before.1, before.2],
+    )?;
+    Ok(changed == 1)
 }
 
 pub fn log_denied(c: &Connection, scan: &DeniedScan) -> StoreResult<()> {

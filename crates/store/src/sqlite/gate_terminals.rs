@@ -5,12 +5,12 @@
 use super::sql::{exec, insert, row, rows as fetch, scalar};
 use crate::gate_rows::{self as rows, DEVICE_SELECT};
 use crate::model::Session;
-use crate::rules::CHECK_IN_SELECT;
+use crate::rules::{CHECK_IN_SELECT, lost_race};
 use crate::{
     Conflict, EntryCount, GateDevice, GateDeviceId, GateVerdict, NewGateDevice, StoreError, StoreResult, TicketChanges,
     TicketChangesQuery, UploadOutcome, UploadResult, UploadedScan,
 };
-use admit_domain::{DenyReason, SessionId, VenueId};
+use admit_domain::{SessionId, VenueId};
 use rusqlite::{Connection, params, params_from_iter};
 
 pub fn enrol(c: &Connection, d: &NewGateDevice) -> StoreResult<GateDevice> {
@@ -125,17 +125,16 @@ fn reconcile(c: &Connection, device: GateDeviceId, scan: &UploadedScan) -> Store
         Some(t) => row(c, &format!("{CHECK_IN_SELECT} WHERE t.id = ?"), [t.0])?,
         None => None,
     };
-    let used_before = match rows::reconcile_admit(ticket.as_ref(), scan)? {
-        Ok(used) => used,
+    let admission = match rows::reconcile_admit(ticket.as_ref(), scan)? {
+        Ok(admission) => admission,
         Err(reason) => return Ok(UploadOutcome::Conflict(reason)),
     };
-    let counted = exec(
-        c,
-        "UPDATE tickets SET entries_used = entries_used + 1 WHERE id = ? AND entries_used = ?",
-        params![scan.ticket_id.map(|t| t.0), i64::from(used_before)],
-    )?;
-    if counted != 1 {
-        return Ok(UploadOutcome::Conflict(DenyReason::AlreadyUsed));
+    let taken = match scan.ticket_id {
+        Some(t) => super::checkin::take_entry(c, t.0, &admission)?,
+        None => false,
+    };
+    if !taken {
+        return Ok(UploadOutcome::Conflict(lost_race(&admission)));
     }
     log_scan(c, device, scan)?;
     Ok(UploadOutcome::Counted)
@@ -149,8 +148,8 @@ fn log_scan(c: &Connection, device: GateDeviceId, scan: &UploadedScan) -> StoreR
     exec(
         c,
         "INSERT INTO scans (ticket_id, ticket_version, session_id, gate_id, at, verdict, reason, device_id, device_seq,
-                            latitude, longitude)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            latitude, longitude, direction)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         params![
             scan.ticket_id.map(|t| t.0),
             scan.ticket_version.map(i64::from),
@@ -162,7 +161,8 @@ fn log_scan(c: &Connection, device: GateDeviceId, scan: &UploadedScan) -> StoreR
             device.0,
             scan.seq,
             scan.latitude,
-            scan.longitude
+            scan.longitude,
+            scan.direction.as_str()
         ],
     )?;
     Ok(())
@@ -180,8 +180,8 @@ fn record(
     exec(
         c,
         "INSERT INTO device_scans (device_id, seq, ticket_id, ticket_version, session_id, gate_id, verdict, reason,
-                                   scanned_at, latitude, longitude, outcome, conflict_reason, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   scanned_at, latitude, longitude, outcome, conflict_reason, received_at, direction)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         params![
             device.0,
             scan.seq,
@@ -196,7 +196,8 @@ fn record(
             scan.longitude,
             outcome,
             conflict_reason,
-            now_ms
+            now_ms,
+            scan.direction.as_str()
         ],
     )?;
     Ok(())

@@ -5,7 +5,7 @@ use super::sql::{exec, row, rows, scalar};
 use crate::model::Ticket;
 use crate::phone::*;
 use crate::phone_rows::{self, BIND_SELECT, LOGIN_LINK_COLUMNS, VIEW_SELECT};
-use crate::rules::{CHECK_IN_SELECT, decide};
+use crate::rules::{CHECK_IN_SELECT, decide, lost_race};
 use crate::{StoreError, StoreResult, decode};
 use admit_domain::{DenyReason, TicketId};
 use rusqlite::{Connection, params};
@@ -163,13 +163,8 @@ pub fn inspect(c: &Connection, req: &InspectTicket) -> StoreResult<Inspected> {
     let scan = phone_rows::inspection_scan(&r, req)?;
     let mut verdict = decide(&r, &scan)?;
     if let Ok(admission) = &verdict {
-        let counted = exec(
-            c,
-            "UPDATE tickets SET entries_used = entries_used + 1 WHERE id = ? AND entries_used = ?",
-            [req.ticket_id.0, i64::from(admission.entries_used - 1)],
-        )?;
-        if counted != 1 {
-            verdict = Err(DenyReason::AlreadyUsed);
+        if !super::checkin::take_entry(c, req.ticket_id.0, admission)? {
+            verdict = Err(lost_race(admission));
         }
     }
     log_inspection(c, req, scan.presented_version, verdict.as_ref().err().copied())?;

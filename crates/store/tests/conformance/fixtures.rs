@@ -25,6 +25,7 @@ pub struct WorldBuilder {
     vip: (u32, u32),
     r: (u32, u32),
     ga_quota: u32,
+    ga_policy: EntryPolicy,
     host: Option<(OrganiserId, Venue)>,
 }
 
@@ -44,7 +45,7 @@ pub struct World {
 impl World {
     /// Defaults: VIP 2 rows of 6, R 2 rows of 8, GA quota 20.
     pub fn builder() -> WorldBuilder {
-        WorldBuilder { vip: (2, 6), r: (2, 8), ga_quota: 20, host: None }
+        WorldBuilder { vip: (2, 6), r: (2, 8), ga_quota: 20, ga_policy: EntryPolicy::entries(2), host: None }
     }
 
     /// The first session: where most tests sell.
@@ -81,6 +82,12 @@ impl WorldBuilder {
         self
     }
 
+    /// GA's entry policy (default: two entries).
+    pub fn ga_policy(mut self, policy: EntryPolicy) -> Self {
+        self.ga_policy = policy;
+        self
+    }
+
     /// A second event of the same organiser at the same venue.
     pub fn hosted_like(mut self, other: &World) -> Self {
         self.host = Some((other.organiser, other.venue.clone()));
@@ -111,12 +118,12 @@ impl WorldBuilder {
 
     /// The `NewEvent` this builder describes, for tests that create it themselves.
     pub fn new_event(&self, organiser: OrganiserId, venue: &Venue, keys: EventKeys) -> NewEvent {
-        let grade = |code: &str, seating, price_minor, max_entries, quota| NewGrade {
+        let grade = |code: &str, seating, price_minor, policy, quota| NewGrade {
             code: code.into(),
             name: format!("{code} seat"),
             seating,
             price_minor,
-            policy: EntryPolicy { max_entries },
+            policy,
             quota,
         };
         let mut seats = rows("VIP", "Floor", 0, self.vip);
@@ -130,9 +137,9 @@ impl WorldBuilder {
             currency: Currency::KRW,
             route: None,
             grades: vec![
-                grade("VIP", SeatingMode::Reserved, VIP_PRICE, 1, 0),
-                grade("R", SeatingMode::Reserved, R_PRICE, 1, 0),
-                grade("GA", SeatingMode::GeneralAdmission, GA_PRICE, 2, self.ga_quota),
+                grade("VIP", SeatingMode::Reserved, VIP_PRICE, EntryPolicy::SINGLE, 0),
+                grade("R", SeatingMode::Reserved, R_PRICE, EntryPolicy::SINGLE, 0),
+                grade("GA", SeatingMode::GeneralAdmission, GA_PRICE, self.ga_policy, self.ga_quota),
             ],
             sessions: (0..2)
                 .map(|day| NewSession {

@@ -34,6 +34,8 @@ fn admit(ticket: &Ticket, gate: GateId, seq: i64, at: i64) -> UploadedScan {
         ticket_id: Some(ticket.id),
         ticket_version: Some(ticket.version),
         session_id: Some(ticket.session_id),
+        event_id: None,
+        direction: admit_domain::Direction::Entry,
         gate_id: gate,
         verdict: GateVerdict::Admit,
         scanned_at_ms: at,
@@ -127,6 +129,9 @@ pub async fn the_ticket_feed_pages_in_id_order_and_then_sends_every_change(store
             status: TicketStatus::Valid,
             entries_used: 0,
             max_entries: t.max_entries,
+            policy: t.policy,
+            inside: false,
+            session_entries: Default::default(),
         })
         .collect();
     expected.sort_by_key(|t| t.id);

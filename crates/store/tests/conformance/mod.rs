@@ -19,6 +19,7 @@ macro_rules! assert_err {
 pub mod catalogue;
 pub mod checkin;
 pub mod credential_policy;
+pub mod entry_policies;
 pub mod fixtures;
 pub mod gate_terminals;
 pub mod holds;
@@ -92,6 +93,19 @@ macro_rules! conformance_tests {
                 a_multi_entry_ticket_admits_up_to_its_limit,
                 scans_denied_before_reaching_a_ticket_can_be_logged,
                 thirty_two_gates_scanning_one_ticket_at_once_admit_exactly_once,
+            }
+            entry_policies {
+                a_pass_out_ticket_is_refused_while_inside_and_admitted_again_after_an_exit,
+                an_exit_of_a_holder_who_is_not_inside_is_denied,
+                an_exit_scan_of_a_ticket_without_pass_out_is_denied_and_takes_nothing,
+                a_multi_day_pass_is_admitted_once_per_session_and_denied_a_second_time_in_one,
+                a_multi_day_pass_is_denied_at_a_session_of_another_event,
+                a_single_session_ticket_is_still_denied_at_the_events_other_session,
+                thirty_two_gates_racing_pass_out_entries_and_exits_admit_exactly_once_each,
+                thirty_two_gates_racing_a_multi_day_pass_on_day_two_admit_exactly_once,
+                uploaded_pass_outs_reconcile_and_an_exit_that_cannot_apply_is_a_conflict,
+                an_uploaded_multi_day_pass_counts_per_session,
+                an_unusable_entry_policy_is_refused_and_nothing_is_created,
             }
             idempotency {
                 a_new_key_proceeds_and_a_repeat_in_flight_is_in_progress,

@@ -108,6 +108,8 @@ pub fn scan(ticket: &Ticket, gate: GateId, now: i64) -> ScanRequest {
         presented_session: ticket.session_id,
         gate_id: gate,
         gate_session: ticket.session_id,
+        gate_event: None,
+        direction: admit_domain::Direction::Entry,
         valid_from_ms: now - super::fixtures::HOUR,
         valid_until_ms: now + super::fixtures::HOUR,
         now_ms: now,

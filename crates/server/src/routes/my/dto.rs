@@ -85,6 +85,10 @@ pub struct PhoneTicketDto {
     pub status: String,
     pub entries_used: u32,
     pub max_entries: u32,
+    /// single, entries, reentry (pass-out) or multi_day (valid at every session of the event).
+    pub entry_policy: String,
+    /// A re-entry ticket's holder is inside (entered, not passed out).
+    pub inside: bool,
     pub price: MoneyDto,
     /// Bumped on every re-issue (binding a phone); older credentials are revoked.
     pub version: u32,
@@ -103,7 +107,8 @@ pub struct PhoneTicketDto {
 pub fn status_of(v: &TicketView) -> &'static str {
     match v.ticket.status {
         admit_domain::TicketStatus::Canceled => "canceled",
-        _ if v.ticket.entries_used >= v.ticket.max_entries => "used",
+        // A multi-day pass counts per session: it is not used up by one day's entries.
+        _ if !v.ticket.policy.multi_day && v.ticket.entries_used >= v.ticket.max_entries => "used",
         _ => "valid",
     }
 }
@@ -143,6 +148,8 @@ impl PhoneTicketDto {
             status: status_of(v).to_owned(),
             entries_used: t.entries_used,
             max_entries: t.max_entries,
+            entry_policy: t.policy.kind().to_owned(),
+            inside: t.inside,
             price: t.price.into(),
             version: t.version,
             credential: t.credential.clone(),
