@@ -162,10 +162,10 @@ pub fn inspect(c: &Connection, req: &InspectTicket) -> StoreResult<Inspected> {
         .ok_or(StoreError::NotFound("ticket"))?;
     let scan = phone_rows::inspection_scan(&r, req)?;
     let mut verdict = decide(&r, &scan)?;
-    if let Ok(admission) = &verdict {
-        if !super::checkin::take_entry(c, req.ticket_id.0, admission)? {
-            verdict = Err(lost_race(admission));
-        }
+    if let Ok(admission) = &verdict
+        && !super::checkin::take_entry(c, req.ticket_id.0, admission)?
+    {
+        verdict = Err(lost_race(admission));
     }
     log_inspection(c, req, scan.presented_version, verdict.as_ref().err().copied())?;
     Ok(Inspected { verdict, ticket: ticket_row(c, req.ticket_id)? })
