@@ -59,28 +59,34 @@ pub async fn check_in(conn: &mut PgConnection, scan: &ScanRequest) -> StoreResul
             return Ok(Err(reason));
         }
     };
-    let (after, before) = (entry_binds(&admission.after), entry_binds(&admission.before));
-    let counted = sqlx::query(
-        "UPDATE tickets SET entries_used = $1, inside = $2, session_entries = $3
-         WHERE id = $4 AND entries_used = $5 AND inside = $6 AND session_entries = $7",
-    )
-    .bind(after.0)
-    .bind(after.1)
-    .bind(after.2)
-    .bind(scan.ticket_id.0)
-    .bind(before.0)
-    .bind(before.1)
-    .bind(before.2)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if counted != 1 {
+    if !take_entry(conn, scan.ticket_id.0, &admission).await? {
         let reason = lost_race(&admission);
         log(conn, scan, Some(reason)).await?;
         return Ok(Err(reason));
     }
     log(conn, scan, None).await?;
     Ok(Ok(admission))
+}
+
+/// Moves the ticket's entry state from what was decided on to what the scan makes it, guarded
+/// by the former: false when another entry or exit changed it in between (the scan lost).
+pub async fn take_entry(conn: &mut PgConnection, ticket: i64, admission: &Admission) -> StoreResult<bool> {
+    let (after, before) = (entry_binds(&admission.after), entry_binds(&admission.before));
+    let changed = sqlx::query(
+        "UPDATE tickets SET entries_used = $1, inside = $2, session_entries = $3
+         WHERE id = $4 AND entries_used = $5 AND inside = $6 AND session_entries = $7",
+    )
+    .bind(after.0)
+    .bind(after.1)
+    .bind(after.2)
+    .bind(ticket)
+    .bind(before.0)
+    .bind(before.1)
+    .bind(before.2)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
 }
 
 pub async fn log_denied(pool: &PgPool, scan: &DeniedScan) -> StoreResult<()> {

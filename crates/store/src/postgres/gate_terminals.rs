@@ -9,7 +9,7 @@
 use super::retry::contended;
 use crate::gate_rows::{self as rows, DEVICE_SELECT};
 use crate::model::Session;
-use crate::rules::{CHECK_IN_SELECT, entry_binds};
+use crate::rules::CHECK_IN_SELECT;
 use crate::{
     Conflict, EntryCount, GateDevice, GateDeviceId, GateVerdict, NewGateDevice, StoreError, StoreResult, TicketChanges,
     TicketChangesQuery, UploadOutcome, UploadResult, UploadedScan,
@@ -157,22 +157,11 @@ async fn reconcile(conn: &mut PgConnection, device: GateDeviceId, scan: &Uploade
         Ok(admission) => admission,
         Err(reason) => return Ok(UploadOutcome::Conflict(reason)),
     };
-    let (after, before) = (entry_binds(&admission.after), entry_binds(&admission.before));
-    let counted = sqlx::query(
-        "UPDATE tickets SET entries_used = $1, inside = $2, session_entries = $3
-         WHERE id = $4 AND entries_used = $5 AND inside = $6 AND session_entries = $7",
-    )
-    .bind(after.0)
-    .bind(after.1)
-    .bind(after.2)
-    .bind(scan.ticket_id.map(|t| t.0))
-    .bind(before.0)
-    .bind(before.1)
-    .bind(before.2)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if counted != 1 {
+    let taken = match scan.ticket_id {
+        Some(t) => super::checkin::take_entry(conn, t.0, &admission).await?,
+        None => false,
+    };
+    if !taken {
         // Impossible under the row lock; run the whole upload again rather than guess.
         return Err(contended());
     }

@@ -197,25 +197,10 @@ pub async fn inspect(conn: &mut PgConnection, req: &InspectTicket) -> StoreResul
         .ok_or(StoreError::NotFound("ticket"))?;
     let scan = phone_rows::inspection_scan(&row, req)?;
     let mut verdict = decide(&row, &scan)?;
-    if let Ok(admission) = &verdict {
-        let (after, before) = (rules::entry_binds(&admission.after), rules::entry_binds(&admission.before));
-        let counted = sqlx::query(
-            "UPDATE tickets SET entries_used = $1, inside = $2, session_entries = $3
-             WHERE id = $4 AND entries_used = $5 AND inside = $6 AND session_entries = $7",
-        )
-        .bind(after.0)
-        .bind(after.1)
-        .bind(after.2)
-        .bind(req.ticket_id.0)
-        .bind(before.0)
-        .bind(before.1)
-        .bind(before.2)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if counted != 1 {
-            verdict = Err(rules::lost_race(admission));
-        }
+    if let Ok(admission) = &verdict
+        && !super::checkin::take_entry(conn, req.ticket_id.0, admission).await?
+    {
+        verdict = Err(rules::lost_race(admission));
     }
     log_inspection(conn, req, scan.presented_version, verdict.as_ref().err().copied()).await?;
     Ok(Inspected { verdict, ticket: ticket_row(conn, req.ticket_id).await? })
