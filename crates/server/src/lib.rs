@@ -13,6 +13,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod ids;
 pub mod ratelimit;
 mod routes;
 pub mod service;

@@ -72,7 +72,7 @@ pub async fn create_hold(
     };
     let now = now_ms();
     let new = NewHold {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: crate::ids::time_ordered(),
         session_id,
         request,
         now_ms: now,

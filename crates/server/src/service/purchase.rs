@@ -28,7 +28,7 @@ pub async fn pay(state: &AppState, hold_id: &str, method: PaymentMethod) -> Resu
         return Err(ApiError::hold_not_active(effective));
     }
     let PaymentMethod::Card(card) = &method;
-    let payment_id = uuid::Uuid::new_v4().to_string();
+    let payment_id = crate::ids::time_ordered();
     state
         .store
         .begin_payment(NewPayment {
@@ -105,7 +105,7 @@ pub async fn finish_approved(
     let completed = state
         .store
         .complete_order(CompleteOrder {
-            order_id: uuid::Uuid::new_v4().to_string(),
+            order_id: crate::ids::time_ordered(),
             hold_id: hold.id.clone(),
             payment_id: payment_id.to_owned(),
             authorization: authorization.to_owned(),
