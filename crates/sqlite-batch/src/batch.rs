@@ -1,6 +1,8 @@
 //! The writer thread: forms batches from the queue and runs each as one transaction with one
-//! savepoint per operation, answering callers only after the COMMIT.
+//! savepoint per operation, answering callers only after the COMMIT is durable (directly, or
+//! through the syncer thread: `durable.rs`).
 
+use crate::durable::{self, Committed};
 use crate::{BatchConfig, BatchError, Counters, Msg};
 use rusqlite::Connection;
 use std::sync::Arc;
@@ -52,6 +54,7 @@ where
 
 pub(crate) fn run_writer(conn: Connection, rx: flume::Receiver<Msg>, config: BatchConfig, counters: Arc<Counters>) {
     let max = config.max_ops.max(1);
+    let answerer = durable::answerer(&conn, counters.synced.clone());
     let mut closing = None;
     while closing.is_none() {
         let mut jobs: Vec<Box<dyn Job>> = Vec::with_capacity(16);
@@ -80,9 +83,10 @@ pub(crate) fn run_writer(conn: Connection, rx: flume::Receiver<Msg>, config: Bat
         if !jobs.is_empty() {
             counters.batches.fetch_add(1, Relaxed);
             counters.ops.fetch_add(jobs.len() as u64, Relaxed);
-            run_batch(&conn, jobs);
+            answerer.answer(run_batch(&conn, jobs));
         }
     }
+    answerer.finish();
     drop(rx);
     if let Err((_, e)) = conn.close() {
         tracing::warn!(error = %e, "closing the SQLite writer connection failed");
@@ -92,7 +96,7 @@ pub(crate) fn run_writer(conn: Connection, rx: flume::Receiver<Msg>, config: Bat
     }
 }
 
-fn run_batch(conn: &Connection, mut jobs: Vec<Box<dyn Job>>) {
+fn run_batch(conn: &Connection, mut jobs: Vec<Box<dyn Job>>) -> Committed {
     let failed = match in_transaction(conn, &mut jobs) {
         Ok(()) => None,
         Err(e) => {
@@ -102,9 +106,7 @@ fn run_batch(conn: &Connection, mut jobs: Vec<Box<dyn Job>>) {
             Some(BatchError::NotCommitted(Arc::new(e)))
         }
     };
-    for job in jobs {
-        job.answer(failed.clone());
-    }
+    Committed { jobs, failed }
 }
 
 fn in_transaction(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {

@@ -7,8 +7,10 @@
 //! queued (up to [`BatchConfig::max_ops`]), runs it inside ONE `BEGIN IMMEDIATE … COMMIT`,
 //! wraps each operation in a `SAVEPOINT` (rolled back when the operation returns an error, so
 //! a failed operation changes nothing and does not disturb its neighbours), and answers every
-//! caller only after the COMMIT returned: an acknowledged write is as durable as the
-//! connection's `synchronous` setting makes a commit.
+//! caller only once the COMMIT is on stable storage. For a WAL database in a file the fsync
+//! is pipelined: the writer commits with `synchronous=NORMAL` and goes on with the next batch
+//! while a syncer thread fsyncs the WAL and then answers (`durable.rs`); otherwise the answer
+//! comes after COMMIT, as durable as the connection's `synchronous` setting makes it.
 //!
 //! Operations run synchronously on the writer's thread: a batch costs one hand-off from the
 //! async caller and back, however many statements it runs (an async driver that hops to a
@@ -21,6 +23,7 @@
 //! [`Readers`] runs read-only closures on a few threads, each owning a connection of its own.
 
 mod batch;
+mod durable;
 mod readers;
 
 use std::sync::Arc;
@@ -41,6 +44,10 @@ pub enum BatchError {
     /// was committed, including this operation.
     #[error("the write batch was not committed: {0}")]
     NotCommitted(#[source] Arc<rusqlite::Error>),
+    /// The batch was committed but fsyncing the WAL failed: whether it survives a power loss
+    /// is unknown, and so is every later batch's (the writer acknowledges nothing more).
+    #[error("the write batch could not be made durable: {0}")]
+    NotDurable(#[source] Arc<std::io::Error>),
     /// The writer (or reader pool) was closed, or its thread stopped, before it answered.
     #[error("the SQLite connection is closed")]
     Closed,
@@ -69,12 +76,16 @@ impl Default for BatchConfig {
 pub struct BatchStats {
     pub batches: u64,
     pub ops: u64,
+    /// Committed batches made durable by the syncer thread (zero when commits fsync
+    /// themselves: in-memory or rollback-journal databases).
+    pub synced: u64,
 }
 
 #[derive(Default)]
 struct Counters {
     batches: AtomicU64,
     ops: AtomicU64,
+    synced: Arc<AtomicU64>,
 }
 
 enum Msg {
@@ -117,7 +128,11 @@ impl Writer {
 
     /// Transactions and operations committed or attempted so far.
     pub fn stats(&self) -> BatchStats {
-        BatchStats { batches: self.counters.batches.load(Relaxed), ops: self.counters.ops.load(Relaxed) }
+        BatchStats {
+            batches: self.counters.batches.load(Relaxed),
+            ops: self.counters.ops.load(Relaxed),
+            synced: self.counters.synced.load(Relaxed),
+        }
     }
 
     /// Operations queued and not yet taken into a batch.

@@ -168,7 +168,7 @@ async fn a_closed_writer_refuses_new_operations() {
     w.close().await;
 
     assert!(matches!(insert_row(&w, 2, false).await, Err(TestError::Batch(BatchError::Closed))));
-    assert_eq!(w.stats(), BatchStats { batches: 1, ops: 1 });
+    assert_eq!(w.stats(), BatchStats { batches: 1, ops: 1, synced: 1 });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,4 +189,61 @@ async fn readers_see_what_the_writer_committed_and_answer_many_callers_at_once()
     for read in reads {
         assert_eq!(read.await.unwrap().unwrap(), [1, 2, 3]);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answered_write_of_a_wal_file_was_fsynced_before_its_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = writer(&dir);
+    let ops: Vec<_> = (1..=200)
+        .map(|id| {
+            let w = w.clone();
+            tokio::spawn(async move {
+                insert_row(&w, id, false).await.unwrap();
+                // Batches are answered in commit order, each after the fsync that covers it:
+                // when this answer arrives, the syncer has counted this batch (and so every
+                // earlier one) as durable.
+                let s = w.stats();
+                (s.synced, s.batches)
+            })
+        })
+        .collect();
+    for op in ops {
+        let (synced, batches) = op.await.unwrap();
+        assert!(synced >= 1 && synced <= batches, "synced {synced} of {batches} batches");
+    }
+    let s = w.stats();
+    assert_eq!((s.ops, s.synced), (200, s.batches), "every committed batch was fsynced by the syncer");
+    let mode: String = {
+        let c = Connection::open(dir.path().join("batch.db")).unwrap();
+        c.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap()
+    };
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn an_in_memory_database_answers_after_commit_without_a_syncer() {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch("CREATE TABLE rows (id INTEGER PRIMARY KEY);").unwrap();
+    let w = Writer::spawn(conn, BatchConfig::default()).unwrap();
+    assert_eq!(insert_row(&w, 1, false).await.unwrap(), 1);
+    assert_eq!(row_ids(&w).await, [1]);
+    assert_eq!(w.stats(), BatchStats { batches: 2, ops: 2, synced: 0 });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolled_back_batch_is_answered_in_order_with_the_durable_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = writer(&dir);
+    insert_row(&w, 1, false).await.unwrap();
+    let failed = w
+        .run(|c| {
+            c.execute("INSERT INTO children (id, parent_id) VALUES (1, 999)", [])?;
+            Ok::<_, TestError>(())
+        })
+        .await;
+    assert!(matches!(failed, Err(TestError::Batch(BatchError::NotCommitted(_)))), "{failed:?}");
+    insert_row(&w, 2, false).await.unwrap();
+    let s = w.stats();
+    assert_eq!((s.batches, s.synced), (3, 2), "the rolled-back batch needed no fsync");
 }
