@@ -3,11 +3,12 @@
 use super::sql::{exec, exec_unique, row, rows, scalar};
 use crate::decode::{self, TICKET_SELECT};
 use crate::model::*;
-use crate::rows::{i64_at, money_at, parsed, str_at};
+use crate::rows::{Columns, i64_at, money_at, parsed, str_at};
 use crate::rules::{check_tickets_match, settle_from};
 use crate::{StoreError, StoreResult};
 use admit_domain::{HoldState, PaymentState, TicketId};
 use rusqlite::{Connection, params};
+use std::collections::BTreeMap;
 
 pub fn begin_payment(c: &Connection, p: &NewPayment) -> StoreResult<()> {
     let h = row(c, "SELECT state, expires_at, total_minor, currency FROM holds WHERE id = ?", [&p.hold_id])?
@@ -61,11 +62,18 @@ pub fn settle_payment(
 }
 
 pub fn complete(c: &Connection, o: &CompleteOrder) -> StoreResult<String> {
-    if let Some(existing) = scalar::<String>(c, "SELECT id FROM orders WHERE payment_id = ?", [&o.payment_id])? {
+    // The payment with the order it already paid for, if any (a repeated completion answers
+    // with that order), then the hold with its lines: two reads on the single writer.
+    let p = row(
+        c,
+        "SELECT hold_id, state, (SELECT id FROM orders WHERE payment_id = payments.id) AS order_id
+         FROM payments WHERE id = ?",
+        [&o.payment_id],
+    )?
+    .ok_or(StoreError::NotFound("payment"))?;
+    if let Some(existing) = p.opt_str_col("order_id")? {
         return Ok(existing);
     }
-    let p = row(c, "SELECT hold_id, state FROM payments WHERE id = ?", [&o.payment_id])?
-        .ok_or(StoreError::NotFound("payment"))?;
     if str_at(&p, "hold_id")? != o.hold_id {
         return Err(StoreError::Invalid("the payment belongs to another hold".into()));
     }
@@ -73,15 +81,20 @@ pub fn complete(c: &Connection, o: &CompleteOrder) -> StoreResult<String> {
     if pstate != PaymentState::Pending {
         return Err(StoreError::Conflict(format!("payment is {}", pstate.as_str())));
     }
-    let h =
-        row(c, "SELECT session_id, state, expires_at, total_minor, currency FROM holds WHERE id = ?", [&o.hold_id])?
-            .ok_or(StoreError::NotFound("hold"))?;
-    let state = parsed(&h, "state", HoldState::parse)?.effective(i64_at(&h, "expires_at")?, o.now_ms);
+    let mut lines = rows(
+        c,
+        "SELECT h.session_id, h.state, h.expires_at, h.total_minor, h.currency, l.grade_id, l.seat_id, l.quantity
+         FROM holds h LEFT JOIN hold_lines l ON l.hold_id = h.id WHERE h.id = ?",
+        [&o.hold_id],
+    )?;
+    let h = lines.first().ok_or(StoreError::NotFound("hold"))?;
+    let state = parsed(h, "state", HoldState::parse)?.effective(i64_at(h, "expires_at")?, o.now_ms);
     if state != HoldState::Active {
         return Err(StoreError::HoldNotActive(state));
     }
-    let session = i64_at(&h, "session_id")?;
-    let lines = rows(c, "SELECT grade_id, seat_id, quantity FROM hold_lines WHERE hold_id = ?", [&o.hold_id])?;
+    let (session, total, currency) = (i64_at(h, "session_id")?, i64_at(h, "total_minor")?, str_at(h, "currency")?);
+    // A hold without lines comes back as one row of NULL line columns.
+    lines.retain(|l| matches!(l.opt_i64_col("grade_id"), Ok(Some(_))));
     let seat_lines = check_tickets_match(&lines, &o.tickets)?;
     exec(
         c,
@@ -92,29 +105,29 @@ pub fn complete(c: &Connection, o: &CompleteOrder) -> StoreResult<String> {
         c,
         "INSERT INTO orders (id, hold_id, payment_id, session_id, state, total_minor, currency, created_at)
          VALUES (?, ?, ?, ?, 'paid', ?, ?, ?)",
-        params![
-            o.order_id,
-            o.hold_id,
-            o.payment_id,
-            session,
-            i64_at(&h, "total_minor")?,
-            str_at(&h, "currency")?,
-            o.now_ms
-        ],
+        params![o.order_id, o.hold_id, o.payment_id, session, total, currency, o.now_ms],
     )?;
     exec(c, "UPDATE holds SET state = 'converted' WHERE id = ?", [&o.hold_id])?;
-    let sold = exec(c, "UPDATE seats SET state = 'sold' WHERE hold_id = ? AND state = 'held'", [&o.hold_id])? as u64;
-    if sold != seat_lines {
-        return Err(StoreError::Other(format!("hold {} had {seat_lines} seats, {sold} were held", o.hold_id).into()));
+    if seat_lines > 0 {
+        let sold =
+            exec(c, "UPDATE seats SET state = 'sold' WHERE hold_id = ? AND state = 'held'", [&o.hold_id])? as u64;
+        if sold != seat_lines {
+            return Err(StoreError::Other(
+                format!("hold {} had {seat_lines} seats, {sold} were held", o.hold_id).into(),
+            ));
+        }
     }
-    exec(
-        c,
-        "UPDATE inventory SET
-            held = held - (SELECT SUM(l.quantity) FROM hold_lines l WHERE l.hold_id = ?1 AND l.grade_id = inventory.grade_id),
-            sold = sold + (SELECT SUM(l.quantity) FROM hold_lines l WHERE l.hold_id = ?1 AND l.grade_id = inventory.grade_id)
-         WHERE session_id = ?2 AND grade_id IN (SELECT grade_id FROM hold_lines WHERE hold_id = ?1)",
-        params![o.hold_id, session],
-    )?;
+    let mut per_grade: BTreeMap<i64, i64> = BTreeMap::new();
+    for l in &lines {
+        *per_grade.entry(i64_at(l, "grade_id")?).or_default() += i64_at(l, "quantity")?;
+    }
+    for (grade, quantity) in per_grade {
+        exec(
+            c,
+            "UPDATE inventory SET held = held - ?1, sold = sold + ?1 WHERE session_id = ?2 AND grade_id = ?3",
+            params![quantity, session, grade],
+        )?;
+    }
     for t in &o.tickets {
         exec_unique(
             c,
