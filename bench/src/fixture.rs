@@ -263,7 +263,7 @@ fn boot(plan: Plan, server_threads: usize, backend: Backend) -> anyhow::Result<S
                 };
                 let mut seeded = seed(store.as_ref(), &plan).await?;
                 let sim = CardSimulator::open(&path.join("sim.db"), Duration::from_secs(1)).await?;
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                let listener = admit_server::listen::bind("127.0.0.1:0").await?;
                 let addr = listener.local_addr()?;
                 let settings = Settings { limits: LimitSettings::off(), ..Settings::default() };
                 let state = AppState::new(store, Arc::new(sim), settings);

@@ -162,7 +162,7 @@ async fn run(config_file: Option<PathBuf>, args: ServeArgs, demo: Option<bool>) 
         .await
         .with_context(|| format!("cannot open the card simulator ledger {}", sim_path.display()))?;
     let addr = format!("{}:{}", config.host, config.port);
-    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = admit_server::listen::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     let state = AppState::new(store.clone(), Arc::new(gateway), config.settings());
     if let Some(phone_ticket) = demo {

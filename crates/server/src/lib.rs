@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod ids;
+pub mod listen;
 pub mod ratelimit;
 mod routes;
 pub mod service;
