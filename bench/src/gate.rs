@@ -3,9 +3,10 @@
 //! HTTP with keep-alive. Every verdict is checked: each genuine ticket is admitted exactly
 //! once, its duplicate is denied `already_used`, every forgery is denied with its own reason.
 
-use crate::fixture;
 use crate::stats::{Samples, process_cpu};
+use crate::{fixture, http};
 use admit_credential::{Credential, Issuer};
+use bytes::Bytes;
 use rand::Rng;
 use rand::seq::SliceRandom;
 use serde::Deserialize;
@@ -13,7 +14,7 @@ use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -41,7 +42,7 @@ enum Expect {
 }
 
 struct Scan {
-    body: String,
+    body: Bytes,
     expect: Expect,
 }
 
@@ -82,7 +83,7 @@ fn scan_list(server: &fixture::Server) -> anyhow::Result<Vec<Scan>> {
     let mut rng = rand::thread_rng();
     let creds = &server.credentials;
     let body = |credential: &str, gate: i64| {
-        json!({ "credential": credential, "gate_id": gate, "session_id": server.session_id }).to_string()
+        Bytes::from(json!({ "credential": credential, "gate_id": gate, "session_id": server.session_id }).to_string())
     };
     let gate = |rng: &mut rand::rngs::ThreadRng| server.gate_ids[rng.gen_range(0..server.gate_ids.len())];
     let mut scans: Vec<Scan> = Vec::with_capacity(creds.len() * 116 / 100);
@@ -117,29 +118,19 @@ fn scan_list(server: &fixture::Server) -> anyhow::Result<Vec<Scan>> {
     Ok(out)
 }
 
-async fn gate(
-    client: reqwest::Client,
-    url: String,
-    token: String,
-    scans: Arc<Vec<Scan>>,
-    next: Arc<AtomicUsize>,
-) -> (Vec<Answer>, Samples) {
+async fn gate(base: String, token: String, scans: Arc<Vec<Scan>>, next: Arc<AtomicUsize>) -> (Vec<Answer>, Samples) {
     let (mut answers, mut samples) = (Vec::new(), Samples::default());
+    let mut conn = http::Conn::new(&base, Some(&token)).ok();
     loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
         let Some(scan) = scans.get(i) else { return (answers, samples) };
         let t0 = Instant::now();
-        let sent = client
-            .post(&url)
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .body(scan.body.clone())
-            .send()
-            .await;
+        let sent = match &mut conn {
+            Some(c) => c.post_json("/gate/scans", scan.body.clone()).await.ok(),
+            None => None,
+        };
         let verdict = match sent {
-            Ok(resp) if resp.status().is_success() => {
-                resp.bytes().await.ok().and_then(|b| serde_json::from_slice::<Verdict>(&b).ok())
-            }
+            Some(a) if a.status.is_success() => serde_json::from_slice::<Verdict>(&a.body).ok(),
             _ => None,
         };
         samples.push(t0.elapsed());
@@ -190,14 +181,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("load-gen").enable_all().build()?;
     let cpu_before = process_cpu();
     let (elapsed, answers, mut latency) = rt.block_on(async {
-        let client =
-            reqwest::Client::builder().pool_max_idle_per_host(args.gates).timeout(Duration::from_secs(60)).build()?;
-        let (url, next) = (format!("{}/gate/scans", server.base), Arc::new(AtomicUsize::new(0)));
+        let next = Arc::new(AtomicUsize::new(0));
         let start = Instant::now();
         let tasks: Vec<_> = (0..args.gates)
             .map(|_| {
                 let token = server.staff_token.clone();
-                tokio::spawn(gate(client.clone(), url.clone(), token, scans.clone(), next.clone()))
+                tokio::spawn(gate(server.base.clone(), token, scans.clone(), next.clone()))
             })
             .collect();
         let (mut answers, mut latency) = (Vec::new(), Samples::default());

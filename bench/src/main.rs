@@ -3,6 +3,7 @@
 
 mod fixture;
 mod gate;
+mod http;
 mod onsale;
 mod stats;
 mod verify;

@@ -1,11 +1,13 @@
 //! The on-sale benchmark: N buyers race for M seats; each holds one, pays with an approving
 //! test card, and repeats until "sold out". Verifies exactly M sold and no seat twice.
 
-use crate::fixture;
 use crate::stats::Samples;
+use crate::{fixture, http};
+use bytes::Bytes;
+use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -32,21 +34,29 @@ struct BuyerResult {
     sold_out: Samples,
 }
 
-async fn buyer(client: reqwest::Client, base: String, session: i64, grade: i64) -> BuyerResult {
+/// The id in a hold's 201 answer.
+#[derive(Deserialize)]
+struct HoldId {
+    id: String,
+}
+
+async fn buyer(base: String, session: i64, grade: i64) -> BuyerResult {
     let mut r = BuyerResult::default();
-    let card = json!({"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}});
+    let Ok(mut conn) = http::Conn::new(&base, None) else {
+        r.errors += 1;
+        return r;
+    };
+    let hold = Bytes::from(json!({"session_id": session, "grade_id": grade, "quantity": 1}).to_string());
+    let card = Bytes::from(
+        json!({"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}).to_string(),
+    );
     loop {
         let t0 = Instant::now();
-        let hold = client
-            .post(format!("{base}/holds"))
-            .json(&json!({"session_id": session, "grade_id": grade, "quantity": 1}))
-            .send()
-            .await;
-        let Ok(hold) = hold else {
+        let Ok(held) = conn.post_json("/holds", hold.clone()).await else {
             r.errors += 1;
             continue;
         };
-        match hold.status().as_u16() {
+        match held.status.as_u16() {
             201 => {}
             409 => {
                 r.sold_out.push(t0.elapsed());
@@ -57,13 +67,12 @@ async fn buyer(client: reqwest::Client, base: String, session: i64, grade: i64) 
                 continue;
             }
         }
-        let Ok(body) = hold.json::<serde_json::Value>().await else {
+        let Ok(HoldId { id }) = serde_json::from_slice(&held.body) else {
             r.errors += 1;
             continue;
         };
-        let id = body["id"].as_str().unwrap_or_default().to_owned();
-        match client.post(format!("{base}/holds/{id}/payments")).json(&card).send().await {
-            Ok(resp) if resp.status().as_u16() == 201 => {
+        match conn.post_json(&format!("/holds/{id}/payments"), card.clone()).await {
+            Ok(paid) if paid.status.as_u16() == 201 => {
                 r.orders += 1;
                 r.ok.push(t0.elapsed());
             }
@@ -77,11 +86,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("load-gen").enable_all().build()?;
     let (elapsed, results) = rt.block_on(async {
-        let client =
-            reqwest::Client::builder().pool_max_idle_per_host(args.buyers).timeout(Duration::from_secs(120)).build()?;
         let start = Instant::now();
         let tasks: Vec<_> = (0..args.buyers)
-            .map(|_| tokio::spawn(buyer(client.clone(), server.base.clone(), server.session_id, server.grade_id)))
+            .map(|_| tokio::spawn(buyer(server.base.clone(), server.session_id, server.grade_id)))
             .collect();
         let mut results = Vec::new();
         for t in tasks {
