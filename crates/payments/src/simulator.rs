@@ -56,8 +56,9 @@ impl CardSimulator {
     fn open_blocking(path: PathBuf, hang: Duration) -> Result<CardSimulator, GatewayError> {
         let conn = Connection::open(&path).map_err(unavailable)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(unavailable)?;
-        // FULL, like Admit's own store: a charge the simulated provider acknowledged survives
-        // power loss too (with group commit the extra fsync is shared by a whole batch).
+        // Like Admit's own store, a charge the simulated provider acknowledged survives power
+        // loss too: the group-commit writer answers only after its syncer fsynced the WAL (it
+        // switches its own connection to NORMAL and fsyncs once for several batches).
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 10000;
              CREATE TABLE IF NOT EXISTS sim_charges (

@@ -4,9 +4,10 @@
 //! allows one writer at a time anyway): the write operations waiting at any moment run together
 //! in one `BEGIN IMMEDIATE … COMMIT`, each inside its own savepoint, so one fsync covers many of
 //! them and a failing operation changes nothing. Reads run on a few reader threads with
-//! connections of their own and never block on writers. `synchronous=FULL`, and no caller is
-//! answered before its batch has committed: a write the server acknowledged survives a crash of
-//! the process or of the machine.
+//! connections of their own and never block on writers. No caller is answered before its
+//! batch's commit is on stable storage (the writer's syncer thread fsyncs the WAL first:
+//! `admit_sqlite_batch`), so a write the server acknowledged survives a crash of the process
+//! or of the machine.
 //!
 //! Statements run synchronously through rusqlite on those threads (one hand-off per operation,
 //! not per statement); migrations are applied with sqlx's migrator when the store opens.
