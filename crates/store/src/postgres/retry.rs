@@ -1,6 +1,8 @@
 //! Transactions that run again when PostgreSQL aborts them for a reason a retry fixes:
 //! a serialization failure (40001), a deadlock (40P01), or a guarded claim that found a row
-//! taken after it was read ([`Contended`]).
+//! taken after it was read ([`Contended`]). `transaction!` wraps several statements in
+//! BEGIN/COMMIT; `statement!` runs a body that is one statement (PostgreSQL's own implicit
+//! transaction), saving those two round trips.
 
 use crate::StoreError;
 use std::time::Duration;
