@@ -7,29 +7,91 @@
 //! got and picks again from a fresh read. Counters come after the seats, from the grade's shard rows
 //! (`shards.rs`), grades in ascending id order. Paths that start from a hold lock the hold row
 //! first (`FOR UPDATE`), then seats, then shards: one global order, so no lock cycles.
+//!
+//! Inserting the hold, its lines and taking the counters is one call of `admit_insert_hold`
+//! (migration 0009); a general-admission hold, with its session and grade checks, is one
+//! statement in all (`admit_hold_units`), and loading a hold one query.
 
-use super::retry::contended;
-use super::shards::{self, Claim};
-use crate::decode::{self, HOLD_LINES};
+use super::retry::{contended, statement, transaction};
+use super::shards;
+use crate::decode;
 use crate::model::*;
-use crate::rows::{i64_at, is_unique_violation, parsed, str_at};
+use crate::rows::{Columns, i64_at, parsed, str_at};
 use crate::rules::{check_quantity, check_seat_list, grade_price};
 use crate::{StoreError, StoreResult};
 use admit_domain::{GradeId, HoldState, SeatId, SeatingMode, SessionId, best_available};
-use sqlx::PgConnection;
-use std::collections::{BTreeMap, HashMap};
+use sqlx::{Connection, PgConnection, Row};
+use std::collections::HashMap;
 
 /// A claimed line: grade, optional seat, quantity, unit price.
 type Line = (GradeId, Option<SeatId>, u32, i64);
 
-pub async fn create(conn: &mut PgConnection, h: &NewHold) -> StoreResult<()> {
-    let currency: String =
-        sqlx::query_scalar("SELECT e.currency FROM sessions s JOIN events e ON e.id = s.event_id WHERE s.id = $1")
-            .bind(h.session_id.0)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(StoreError::NotFound("session"))?;
-    let lines = match &h.request {
+/// Creates the hold and returns it. General admission (the on-sale's hot path) is one
+/// statement, `admit_hold_units` (migration 0009), without BEGIN/COMMIT, which also returns
+/// what the hold is made of; seats are claimed here (their picking is Rust's), then
+/// `admit_insert_hold` inserts the hold and takes the counters, in one transaction. Both run
+/// again on a transient error.
+pub async fn create(conn: &mut PgConnection, h: &NewHold) -> StoreResult<Hold> {
+    match &h.request {
+        HoldRequest::Units { grade, quantity } => statement!(conn, |c| create_units(c, h, *grade, *quantity).await?),
+        _ => {
+            transaction!(conn, |c| create_seated(c, h).await?)?;
+            load(conn, &h.id).await
+        }
+    }
+}
+
+async fn create_units(conn: &mut PgConnection, h: &NewHold, grade: GradeId, quantity: u32) -> StoreResult<Hold> {
+    if let Err(e) = check_quantity(quantity) {
+        // A missing session is reported before a bad quantity, as on every path.
+        currency(conn, h.session_id).await?;
+        return Err(e);
+    }
+    // Named as `decode::hold` and `grade_price` read them: the row is the hold and its line.
+    let r = sqlx::query(
+        "SELECT u.o_session_found AS session_found, u.o_created AS created, u.o_seating AS seating,
+                u.o_price AS price_minor, u.o_event_id AS event_id, u.o_currency AS currency, $2 AS session_id,
+                'active' AS state, $5 AS created_at, $6 AS expires_at, u.o_price * $4 AS total_minor,
+                NULL::TEXT AS order_id, $3 AS grade_id, u.o_code AS code, u.o_max_entries AS max_entries,
+                u.o_reentry AS reentry, u.o_multi_day AS multi_day, NULL::BIGINT AS seat_id,
+                NULL::TEXT AS seat_label, $4 AS quantity, u.o_price AS unit_price_minor
+         FROM admit_hold_units($1, $2, $3, $4, $5, $6, $7) AS u",
+    )
+    .bind(&h.id)
+    .bind(h.session_id.0)
+    .bind(grade.0)
+    .bind(i64::from(quantity))
+    .bind(h.now_ms)
+    .bind(h.expires_at_ms)
+    .bind(shards::start())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(hold_error)?;
+    if !r.try_get::<bool, _>("session_found")? {
+        return Err(StoreError::NotFound("session"));
+    }
+    if !r.try_get::<bool, _>("created")? {
+        let offered = r.opt_str_col("seating")?.is_some().then_some(r);
+        grade_price(offered, h.session_id, grade, SeatingMode::GeneralAdmission)?;
+        return Err(StoreError::Other(format!("hold {} refused for no known reason", h.id).into()));
+    }
+    decode::hold(&h.id, &r, std::slice::from_ref(&r))
+}
+
+/// The session's currency; `NotFound` if there is no such session.
+async fn currency(conn: &mut PgConnection, session: SessionId) -> StoreResult<String> {
+    sqlx::query_scalar("SELECT e.currency FROM sessions s JOIN events e ON e.id = s.event_id WHERE s.id = $1")
+        .bind(session.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound("session"))
+}
+
+/// Explicit seats or best-available seats: claimed here, then hold, lines and counters in
+/// one statement.
+async fn create_seated(conn: &mut PgConnection, h: &NewHold) -> StoreResult<()> {
+    let currency = currency(conn, h.session_id).await?;
+    let lines: Vec<Line> = match &h.request {
         HoldRequest::Seats(ids) => claim_seats(conn, h, ids).await?,
         HoldRequest::BestAvailable { grade, quantity, require_adjacent } => {
             check_quantity(*quantity)?;
@@ -37,54 +99,38 @@ pub async fn create(conn: &mut PgConnection, h: &NewHold) -> StoreResult<()> {
             let picked = claim_best(conn, h, *grade, *quantity as usize, *require_adjacent).await?;
             picked.iter().map(|s| (*grade, Some(*s), 1, price)).collect()
         }
-        HoldRequest::Units { grade, quantity } => {
-            check_quantity(*quantity)?;
-            let price = grade_for(conn, h.session_id, *grade, SeatingMode::GeneralAdmission).await?;
-            vec![(*grade, None, *quantity, price)]
-        }
+        HoldRequest::Units { .. } => return Err(StoreError::Invalid("units are held by create_units".into())),
     };
     let total: i64 = lines.iter().map(|(_, _, q, p)| p * i64::from(*q)).sum();
-    sqlx::query(
-        "INSERT INTO holds (id, session_id, state, created_at, expires_at, total_minor, currency)
-         VALUES ($1, $2, 'active', $3, $4, $5, $6)",
-    )
-    .bind(&h.id)
-    .bind(h.session_id.0)
-    .bind(h.now_ms)
-    .bind(h.expires_at_ms)
-    .bind(total)
-    .bind(&currency)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| match is_unique_violation(&e) {
-        true => StoreError::Conflict("hold id already exists".into()),
-        false => e.into(),
-    })?;
-    let seat_ids: Vec<Option<i64>> = lines.iter().map(|l| l.1.map(|s| s.0)).collect();
-    sqlx::query(
-        "INSERT INTO hold_lines (hold_id, line, grade_id, seat_id, quantity, unit_price_minor)
-         SELECT $1, l.ord - 1, l.grade_id, l.seat_id, l.quantity, l.price
-         FROM UNNEST($2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[])
-              WITH ORDINALITY AS l (grade_id, seat_id, quantity, price, ord)",
-    )
-    .bind(&h.id)
-    .bind(lines.iter().map(|l| l.0.0).collect::<Vec<_>>())
-    .bind(&seat_ids)
-    .bind(lines.iter().map(|l| i64::from(l.2)).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.3).collect::<Vec<_>>())
-    .execute(&mut *conn)
-    .await?;
-    // The counters last, so a shard row is locked for as short a time as possible before the
-    // commit; grades in ascending order (a BTreeMap): the lock order of all writers.
-    let mut per_grade: BTreeMap<GradeId, u32> = BTreeMap::new();
-    for (grade, _, quantity, _) in &lines {
-        *per_grade.entry(*grade).or_default() += quantity;
+    sqlx::query("SELECT admit_insert_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+        .bind(&h.id)
+        .bind(h.session_id.0)
+        .bind(h.now_ms)
+        .bind(h.expires_at_ms)
+        .bind(total)
+        .bind(&currency)
+        .bind(lines.iter().map(|l| l.0.0).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.1.map(|s| s.0)).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| i64::from(l.2)).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.3).collect::<Vec<_>>())
+        .bind(shards::start())
+        .execute(&mut *conn)
+        .await
+        .map_err(hold_error)?;
+    Ok(())
+}
+
+/// The errors of inserting a hold that mean something: its id taken, or too few units left
+/// (`AD409`, raised by `admit_take_units` after the hold's rows were written: all undone).
+fn hold_error(e: sqlx::Error) -> StoreError {
+    let Some(db) = e.as_database_error() else { return e.into() };
+    if db.code().as_deref() == Some("AD409") {
+        StoreError::SoldOut
+    } else if db.is_unique_violation() && db.constraint() == Some("holds_pkey") {
+        StoreError::Conflict("hold id already exists".into())
+    } else {
+        e.into()
     }
-    let mut claims: Vec<Claim> = Vec::new();
-    for (grade, n) in per_grade {
-        claims.extend(shards::take(conn, h.session_id, grade, n).await?);
-    }
-    shards::record(conn, &h.id, &claims).await
 }
 
 /// The grade's price, if it is offered in this session with this seating mode.
@@ -197,20 +243,24 @@ async fn claim_seats(conn: &mut PgConnection, h: &NewHold, ids: &[SeatId]) -> St
     Ok(lines)
 }
 
+/// The hold, its session's event, its order's id and its lines, in one query (a hold row
+/// joined with each of its lines).
 pub async fn load(conn: &mut PgConnection, id: &str) -> StoreResult<Hold> {
-    let r = sqlx::query(
-        "SELECT h.*, s.event_id, o.id AS order_id FROM holds h JOIN sessions s ON s.id = h.session_id
-         LEFT JOIN orders o ON o.hold_id = h.id WHERE h.id = $1",
+    let rows = sqlx::query(
+        "SELECT h.*, s.event_id, o.id AS order_id, l.grade_id, g.code, g.max_entries, g.reentry, g.multi_day,
+                l.seat_id, st.label AS seat_label, l.quantity, l.unit_price_minor
+         FROM holds h JOIN sessions s ON s.id = h.session_id LEFT JOIN orders o ON o.hold_id = h.id
+         LEFT JOIN hold_lines l ON l.hold_id = h.id LEFT JOIN grades g ON g.id = l.grade_id
+         LEFT JOIN seats st ON st.id = l.seat_id
+         WHERE h.id = $1 ORDER BY l.line",
     )
     .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(StoreError::NotFound("hold"))?;
-    let lines = sqlx::query(&format!("{HOLD_LINES} WHERE l.hold_id = $1 ORDER BY l.line"))
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-    decode::hold(id, &r, &lines)
+    .fetch_all(&mut *conn)
+    .await?;
+    let first = rows.first().ok_or(StoreError::NotFound("hold"))?;
+    // A hold without lines comes back as one row whose line columns are all NULL.
+    let lines = if first.opt_i64_col("grade_id")?.is_some() { &rows[..] } else { &rows[..0] };
+    decode::hold(id, first, lines)
 }
 
 /// Returns the seats and units of active holds (already locked by the caller) to sale and

@@ -2,33 +2,29 @@
 //!
 //! Every path that decides on a hold locks its row first (`FOR UPDATE`), then the payment's,
 //! so a payment, a cancel and an expiry of one hold on different nodes run one after another.
+//! Beginning a payment and completing an order are one statement each (a CTE, and the
+//! `admit_complete_order` function of migration 0009): one round trip, no BEGIN/COMMIT.
 
 use super::shards;
 use crate::decode::{self, TICKET_SELECT};
 use crate::model::*;
-use crate::rows::{i64_at, is_unique_violation, money_at, parsed, str_at};
-use crate::rules::{check_tickets_match, settle_from};
+use crate::rows::{Columns, i64_at, is_unique_violation, money_at, parsed, str_at};
+use crate::rules::settle_from;
 use crate::{StoreError, StoreResult};
 use admit_domain::{HoldState, PaymentState, TicketId};
-use sqlx::{PgConnection, PgPool};
-use std::collections::BTreeMap;
+use sqlx::{PgConnection, PgPool, Row};
 
+/// Records a pending payment for an active hold of the same amount, in one statement: the
+/// hold row is locked (`FOR UPDATE`) and read, and the payment inserted only if it passes;
+/// the row read says why not.
 pub async fn begin_payment(conn: &mut PgConnection, p: &NewPayment) -> StoreResult<()> {
-    let h = sqlx::query("SELECT state, expires_at, total_minor, currency FROM holds WHERE id = $1 FOR UPDATE")
-        .bind(&p.hold_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound("hold"))?;
-    let state = parsed(&h, "state", HoldState::parse)?.effective(i64_at(&h, "expires_at")?, p.now_ms);
-    if state != HoldState::Active {
-        return Err(StoreError::HoldNotActive(state));
-    }
-    if money_at(&h, "total_minor", "currency")? != p.amount {
-        return Err(StoreError::Invalid("the amount differs from the hold's total".into()));
-    }
-    sqlx::query(
-        "INSERT INTO payments (id, hold_id, gateway, amount_minor, currency, method, state, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)",
+    let h = sqlx::query(
+        "WITH h AS (SELECT state, expires_at, total_minor, currency FROM holds WHERE id = $2 FOR UPDATE),
+              p AS (INSERT INTO payments (id, hold_id, gateway, amount_minor, currency, method, state, created_at, updated_at)
+                    SELECT $1, $2, $3, $4, $5, $6, 'pending', $7, $7 FROM h
+                    WHERE h.state = 'active' AND $7 < h.expires_at AND h.total_minor = $4 AND h.currency = $5
+                    RETURNING 1)
+         SELECT h.*, EXISTS (SELECT 1 FROM p) AS created FROM h",
     )
     .bind(&p.id)
     .bind(&p.hold_id)
@@ -37,13 +33,24 @@ pub async fn begin_payment(conn: &mut PgConnection, p: &NewPayment) -> StoreResu
     .bind(p.amount.currency.code())
     .bind(&p.method)
     .bind(p.now_ms)
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(|e| match is_unique_violation(&e) {
         true => StoreError::Conflict("another payment for this hold is in progress".into()),
         false => e.into(),
-    })?;
-    Ok(())
+    })?
+    .ok_or(StoreError::NotFound("hold"))?;
+    if h.try_get::<bool, _>("created")? {
+        return Ok(());
+    }
+    let state = parsed(&h, "state", HoldState::parse)?.effective(i64_at(&h, "expires_at")?, p.now_ms);
+    if state != HoldState::Active {
+        return Err(StoreError::HoldNotActive(state));
+    }
+    if money_at(&h, "total_minor", "currency")? != p.amount {
+        return Err(StoreError::Invalid("the amount differs from the hold's total".into()));
+    }
+    Err(StoreError::Other(format!("payment for hold {} refused for no known reason", p.hold_id).into()))
 }
 
 pub async fn settle_payment(
@@ -83,104 +90,25 @@ pub async fn settle_payment(
     Ok(())
 }
 
+/// Turns the hold and its pending payment into a paid order with its tickets (and the
+/// confirmation's login link), in one statement: `admit_complete_order` (migration 0009) locks
+/// the hold, then the payment, then sells the seats and counts the units (grades ascending).
+/// A second completion of the same payment returns the order the first one made.
 pub async fn complete(conn: &mut PgConnection, o: &CompleteOrder) -> StoreResult<String> {
-    // The hold first: a second completion of the same payment waits here, then finds the order.
-    let h =
-        sqlx::query("SELECT session_id, state, expires_at, total_minor, currency FROM holds WHERE id = $1 FOR UPDATE")
-            .bind(&o.hold_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some(existing) = sqlx::query_scalar::<_, String>("SELECT id FROM orders WHERE payment_id = $1")
-        .bind(&o.payment_id)
-        .fetch_optional(&mut *conn)
-        .await?
-    {
-        return Ok(existing);
-    }
-    let p = sqlx::query("SELECT hold_id, state FROM payments WHERE id = $1 FOR UPDATE")
-        .bind(&o.payment_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound("payment"))?;
-    if str_at(&p, "hold_id")? != o.hold_id {
-        return Err(StoreError::Invalid("the payment belongs to another hold".into()));
-    }
-    let pstate = parsed(&p, "state", PaymentState::parse)?;
-    if pstate != PaymentState::Pending {
-        return Err(StoreError::Conflict(format!("payment is {}", pstate.as_str())));
-    }
-    let h = h.ok_or(StoreError::NotFound("hold"))?;
-    let state = parsed(&h, "state", HoldState::parse)?.effective(i64_at(&h, "expires_at")?, o.now_ms);
-    if state != HoldState::Active {
-        return Err(StoreError::HoldNotActive(state));
-    }
-    let session = i64_at(&h, "session_id")?;
-    let lines = sqlx::query("SELECT grade_id, seat_id, quantity FROM hold_lines WHERE hold_id = $1")
-        .bind(&o.hold_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    let seat_lines = check_tickets_match(&lines, &o.tickets)?;
-    sqlx::query("UPDATE payments SET state = 'approved', \"authorization\" = $1, updated_at = $2 WHERE id = $3")
-        .bind(&o.authorization)
-        .bind(o.now_ms)
-        .bind(&o.payment_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "INSERT INTO orders (id, hold_id, payment_id, session_id, state, total_minor, currency, created_at)
-         VALUES ($1, $2, $3, $4, 'paid', $5, $6, $7)",
+    let t = &o.tickets;
+    let ints = |f: fn(&NewTicket) -> i64| t.iter().map(f).collect::<Vec<_>>();
+    let texts = |f: fn(&NewTicket) -> &str| t.iter().map(f).collect::<Vec<_>>();
+    let link = o.login_link.as_ref();
+    let r = sqlx::query(
+        "SELECT o_order, o_refusal, o_detail
+         FROM admit_complete_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(&o.order_id)
     .bind(&o.hold_id)
     .bind(&o.payment_id)
-    .bind(session)
-    .bind(i64_at(&h, "total_minor")?)
-    .bind(str_at(&h, "currency")?)
+    .bind(&o.authorization)
     .bind(o.now_ms)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE holds SET state = 'converted' WHERE id = $1").bind(&o.hold_id).execute(&mut *conn).await?;
-    let sold = sqlx::query(
-        "UPDATE seats SET state = 'sold'
-         WHERE id IN (SELECT seat_id FROM hold_lines WHERE hold_id = $1) AND hold_id = $1 AND state = 'held'",
-    )
-    .bind(&o.hold_id)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if sold != seat_lines {
-        return Err(StoreError::Other(format!("hold {} had {seat_lines} seats, {sold} were held", o.hold_id).into()));
-    }
-    // Counters last, grades ascending: the lock order of every writer, and the shortest time
-    // holding a shard row (see shards.rs).
-    let mut per_grade: BTreeMap<i64, i64> = BTreeMap::new();
-    for l in &lines {
-        *per_grade.entry(i64_at(l, "grade_id")?).or_default() += i64_at(l, "quantity")?;
-    }
-    insert_tickets(conn, o, session).await?;
-    for (grade, n) in per_grade {
-        shards::sell(conn, session, grade, n).await?;
-    }
-    Ok(o.order_id.clone())
-}
-
-/// All of an order's tickets in one statement.
-async fn insert_tickets(conn: &mut PgConnection, o: &CompleteOrder, session: i64) -> StoreResult<()> {
-    let t = &o.tickets;
-    let ints = |f: fn(&NewTicket) -> i64| t.iter().map(f).collect::<Vec<_>>();
-    let texts = |f: fn(&NewTicket) -> &str| t.iter().map(f).collect::<Vec<_>>();
-    sqlx::query(
-        "INSERT INTO tickets (id, order_id, session_id, grade_id, seat_id, reference, version, status,
-                              max_entries, price_minor, credential, inspection_code, created_at)
-         SELECT t.id, $1, $2, t.grade_id, t.seat_id, t.reference, t.version, 'valid',
-                t.max_entries, t.price_minor, t.credential, t.inspection_code, $3
-         FROM UNNEST($4::BIGINT[], $5::BIGINT[], $6::BIGINT[], $7::TEXT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[],
-                     $11::TEXT[], $12::TEXT[])
-              AS t (id, grade_id, seat_id, reference, version, max_entries, price_minor, credential, inspection_code)",
-    )
-    .bind(&o.order_id)
-    .bind(session)
-    .bind(o.now_ms)
+    .bind(shards::start())
     .bind(ints(|t| t.id.0))
     .bind(ints(|t| t.grade_id.0))
     .bind(t.iter().map(|t| t.seat_id.map(|s| s.0)).collect::<Vec<_>>())
@@ -190,13 +118,32 @@ async fn insert_tickets(conn: &mut PgConnection, o: &CompleteOrder, session: i64
     .bind(ints(|t| t.price_minor))
     .bind(texts(|t| &t.credential))
     .bind(texts(|t| &t.inspection_code))
-    .execute(&mut *conn)
+    .bind(link.map(|l| l.token_hash.to_vec()))
+    .bind(link.map(|l| l.expires_at_ms))
+    .fetch_one(&mut *conn)
     .await
-    .map_err(|e| match is_unique_violation(&e) {
-        true => StoreError::Conflict("a seat or ticket id in this order is already taken".into()),
-        false => e.into(),
+    .map_err(|e| match e.as_database_error().and_then(|d| d.table()) {
+        Some("tickets") if is_unique_violation(&e) => {
+            StoreError::Conflict("a seat or ticket id in this order is already taken".into())
+        }
+        _ => e.into(),
     })?;
-    Ok(())
+    if let Some(id) = r.opt_str_col("o_order")? {
+        return Ok(id);
+    }
+    let detail = r.opt_str_col("o_detail")?.unwrap_or_default();
+    Err(match str_at(&r, "o_refusal")?.as_str() {
+        "payment_not_found" => StoreError::NotFound("payment"),
+        "payment_other_hold" => StoreError::Invalid("the payment belongs to another hold".into()),
+        "payment_state" => StoreError::Conflict(format!("payment is {detail}")),
+        "hold_not_found" => StoreError::NotFound("hold"),
+        "hold_state" => StoreError::HoldNotActive(
+            HoldState::parse(&detail).ok_or_else(|| StoreError::Other(format!("hold state {detail}").into()))?,
+        ),
+        "ticket_count" => StoreError::Invalid(format!("{} tickets for a hold of {detail}", t.len())),
+        "ticket_mismatch" => StoreError::Invalid("the tickets do not match the hold's seats and grades".into()),
+        other => StoreError::Other(format!("completing order {} refused: {other}", o.order_id).into()),
+    })
 }
 
 pub async fn payment(pool: &PgPool, id: &str) -> StoreResult<Payment> {
@@ -218,22 +165,29 @@ pub async fn payments_in_state(pool: &PgPool, state: PaymentState, before_ms: i6
     rows.iter().map(decode::payment).collect()
 }
 
+/// The order and its tickets in one query: the order row joined with each ticket (a ticket
+/// always has its order's session, event and currency).
 pub async fn load_order(conn: &mut PgConnection, id: &str) -> StoreResult<Order> {
-    let r = sqlx::query("SELECT o.*, s.event_id FROM orders o JOIN sessions s ON s.id = o.session_id WHERE o.id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound("order"))?;
-    let tickets = sqlx::query(&format!(
-        "{TICKET_SELECT} WHERE t.order_id = $1 ORDER BY st.row_rank NULLS FIRST, st.number NULLS FIRST, t.reference COLLATE \"C\""
-    ))
+    let rows = sqlx::query(
+        "SELECT o.hold_id, o.payment_id, o.session_id, s.event_id, o.state, o.total_minor, o.currency, o.created_at,
+                t.id, t.order_id, t.grade_id, g.code AS grade_code, g.reentry, g.multi_day, st.label AS seat_label,
+                t.reference, t.version, t.status, t.entries_used, t.max_entries, t.inside, t.session_entries,
+                t.credential, t.inspection_code, t.price_minor
+         FROM orders o JOIN sessions s ON s.id = o.session_id LEFT JOIN tickets t ON t.order_id = o.id
+         LEFT JOIN grades g ON g.id = t.grade_id LEFT JOIN seats st ON st.id = t.seat_id
+         WHERE o.id = $1
+         ORDER BY st.row_rank NULLS FIRST, st.number NULLS FIRST, t.reference COLLATE \"C\"",
+    )
     .bind(id)
     .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(decode::ticket)
-    .collect::<StoreResult<Vec<_>>>()?;
-    decode::order(id, &r, tickets)
+    .await?;
+    let first = rows.first().ok_or(StoreError::NotFound("order"))?;
+    // An order without tickets comes back as one row whose ticket columns are all NULL.
+    let tickets = match first.opt_i64_col("id")? {
+        Some(_) => rows.iter().map(decode::ticket).collect::<StoreResult<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    decode::order(id, first, tickets)
 }
 
 pub async fn ticket(pool: &PgPool, id: TicketId) -> StoreResult<Ticket> {

@@ -1,6 +1,8 @@
 //! Transactions that run again when PostgreSQL aborts them for a reason a retry fixes:
 //! a serialization failure (40001), a deadlock (40P01), or a guarded claim that found a row
-//! taken after it was read ([`Contended`]).
+//! taken after it was read ([`Contended`]). `transaction!` wraps several statements in
+//! BEGIN/COMMIT; `statement!` runs a body that is one statement (PostgreSQL's own implicit
+//! transaction), saving those two round trips.
 
 use crate::StoreError;
 use std::time::Duration;
@@ -64,4 +66,30 @@ macro_rules! transaction {
     }};
 }
 
-pub(crate) use transaction;
+/// Runs `$body` with `$conn: &mut PgConnection` (taken from `$on`, a `&mut PgConnection`)
+/// without BEGIN/COMMIT, and again (up to [`MAX_ATTEMPTS`]) on a transient error. For bodies
+/// that are one statement, which PostgreSQL runs as a transaction of its own: one round trip
+/// instead of three.
+macro_rules! statement {
+    ($on:expr, |$conn:ident| $body:expr) => {{
+        let on: &mut sqlx::PgConnection = $on;
+        let mut attempt: u32 = 1;
+        loop {
+            let result: $crate::StoreResult<_> = async {
+                let $conn: &mut sqlx::PgConnection = &mut *on;
+                Ok($body)
+            }
+            .await;
+            match result {
+                Err(e) if attempt < $crate::postgres::retry::MAX_ATTEMPTS && $crate::postgres::retry::is_transient(&e) => {
+                    tracing::debug!(attempt, error = %e, "retrying a PostgreSQL statement");
+                    $crate::postgres::retry::pause(attempt).await;
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+pub(crate) use {statement, transaction};
