@@ -37,26 +37,16 @@ pub async fn pause(attempt: u32) {
     tokio::time::sleep(Duration::from_micros(rand::random::<u64>() % ceiling_us)).await;
 }
 
-/// Runs `$body` with `$conn: &mut PgConnection` inside a transaction on `$pool`, commits on
-/// `Ok`, and runs everything again (up to [`MAX_ATTEMPTS`]) on a transient error. `?` inside
-/// the body rolls the transaction back.
-macro_rules! transaction {
-    ($pool:expr, |$conn:ident| $body:expr) => {{
+/// Awaits `$attempt` (an `async` block, made afresh for each try) and runs it again, up to
+/// [`MAX_ATTEMPTS`] in all, while it fails with a transient error; `$what` names it in the log.
+macro_rules! retrying {
+    ($what:literal, $attempt:expr) => {{
         let mut attempt: u32 = 1;
         loop {
-            let result: $crate::StoreResult<_> = async {
-                let mut tx = $pool.begin().await?;
-                let value = {
-                    let $conn: &mut sqlx::PgConnection = &mut tx;
-                    $body
-                };
-                tx.commit().await?;
-                Ok(value)
-            }
-            .await;
+            let result: $crate::StoreResult<_> = $attempt.await;
             match result {
                 Err(e) if attempt < $crate::postgres::retry::MAX_ATTEMPTS && $crate::postgres::retry::is_transient(&e) => {
-                    tracing::debug!(attempt, error = %e, "retrying a PostgreSQL transaction");
+                    tracing::debug!(attempt, error = %e, concat!("retrying a PostgreSQL ", $what));
                     $crate::postgres::retry::pause(attempt).await;
                     attempt += 1;
                 }
@@ -64,32 +54,37 @@ macro_rules! transaction {
             }
         }
     }};
+}
+
+/// Runs `$body` with `$conn: &mut PgConnection` inside a transaction on `$pool`, commits on
+/// `Ok`, and runs everything again on a transient error (`retrying!`). `?` inside the body
+/// rolls the transaction back.
+macro_rules! transaction {
+    ($pool:expr, |$conn:ident| $body:expr) => {
+        $crate::postgres::retry::retrying!("transaction", async {
+            let mut tx = $pool.begin().await?;
+            let value = {
+                let $conn: &mut sqlx::PgConnection = &mut tx;
+                $body
+            };
+            tx.commit().await?;
+            Ok(value)
+        })
+    };
 }
 
 /// Runs `$body` with `$conn: &mut PgConnection` (taken from `$on`, a `&mut PgConnection`)
-/// without BEGIN/COMMIT, and again (up to [`MAX_ATTEMPTS`]) on a transient error. For bodies
-/// that are one statement, which PostgreSQL runs as a transaction of its own: one round trip
-/// instead of three.
+/// without BEGIN/COMMIT, and again on a transient error (`retrying!`). For bodies that are
+/// one statement, which PostgreSQL runs as a transaction of its own: one round trip instead
+/// of three.
 macro_rules! statement {
     ($on:expr, |$conn:ident| $body:expr) => {{
         let on: &mut sqlx::PgConnection = $on;
-        let mut attempt: u32 = 1;
-        loop {
-            let result: $crate::StoreResult<_> = async {
-                let $conn: &mut sqlx::PgConnection = &mut *on;
-                Ok($body)
-            }
-            .await;
-            match result {
-                Err(e) if attempt < $crate::postgres::retry::MAX_ATTEMPTS && $crate::postgres::retry::is_transient(&e) => {
-                    tracing::debug!(attempt, error = %e, "retrying a PostgreSQL statement");
-                    $crate::postgres::retry::pause(attempt).await;
-                    attempt += 1;
-                }
-                other => break other,
-            }
-        }
+        $crate::postgres::retry::retrying!("statement", async {
+            let $conn: &mut sqlx::PgConnection = &mut *on;
+            Ok($body)
+        })
     }};
 }
 
-pub(crate) use {statement, transaction};
+pub(crate) use {retrying, statement, transaction};
