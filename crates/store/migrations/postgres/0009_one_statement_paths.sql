@@ -10,6 +10,26 @@
 -- decided after a write raises, so the whole statement rolls back:
 --   AD409  sold out (fewer units left than the hold asks for)
 
+-- The shard to take `p_n` units of one grade from: the first with room for all of them in
+-- rotation from `p_start`, or NULL when what is free is scattered over several shards. Raises
+-- sold out when the grade has fewer than `p_n` units free in all.
+CREATE FUNCTION admit_fitting_shard(p_session BIGINT, p_grade BIGINT, p_n BIGINT, p_start INTEGER)
+RETURNS INTEGER LANGUAGE plpgsql AS $$
+DECLARE
+    v_free BIGINT;
+    v_shard INTEGER;
+BEGIN
+    SELECT COALESCE(SUM(i.total - i.taken), 0) INTO v_free FROM inventory_shards i
+    WHERE i.session_id = p_session AND i.grade_id = p_grade;
+    IF v_free < p_n THEN
+        RAISE EXCEPTION 'sold out' USING ERRCODE = 'AD409';
+    END IF;
+    SELECT i.shard INTO v_shard FROM inventory_shards i
+    WHERE i.session_id = p_session AND i.grade_id = p_grade AND i.total - i.taken >= p_n
+    ORDER BY i.shard < p_start, i.shard LIMIT 1;
+    RETURN v_shard;
+END $$;
+
 -- Counts `p_n` more units of one grade held by the hold, from one shard when one has room,
 -- else spread over several, and records where they came from in hold_shards. The steps of
 -- shards.rs: a shard nobody is writing (SKIP LOCKED, rotated from `p_start`); then up to 8
@@ -19,7 +39,6 @@ CREATE FUNCTION admit_take_units(p_hold TEXT, p_session BIGINT, p_grade BIGINT, 
 RETURNS VOID LANGUAGE plpgsql AS $$
 DECLARE
     v_shard INTEGER;
-    v_free BIGINT;
     v_left BIGINT := p_n;
     v_q BIGINT;
     r RECORD;
@@ -37,14 +56,7 @@ BEGIN
     END IF;
     -- Every shard with room is being written: a fresh committed view decides.
     FOR look IN 1..8 LOOP
-        SELECT COALESCE(SUM(i.total - i.taken), 0) INTO v_free FROM inventory_shards i
-        WHERE i.session_id = p_session AND i.grade_id = p_grade;
-        IF v_free < p_n THEN
-            RAISE EXCEPTION 'sold out' USING ERRCODE = 'AD409';
-        END IF;
-        SELECT i.shard INTO v_shard FROM inventory_shards i
-        WHERE i.session_id = p_session AND i.grade_id = p_grade AND i.total - i.taken >= p_n
-        ORDER BY i.shard < p_start, i.shard LIMIT 1;
+        v_shard := admit_fitting_shard(p_session, p_grade, p_n, p_start);
         EXIT WHEN v_shard IS NULL;
         UPDATE inventory_shards s SET taken = s.taken + p_n
         WHERE s.session_id = p_session AND s.grade_id = p_grade AND s.shard = v_shard AND s.total - s.taken >= p_n;
@@ -57,14 +69,7 @@ BEGIN
     -- fits, else units from several (shard order).
     PERFORM 1 FROM inventory_shards i WHERE i.session_id = p_session AND i.grade_id = p_grade
     ORDER BY i.shard FOR UPDATE;
-    SELECT COALESCE(SUM(i.total - i.taken), 0) INTO v_free FROM inventory_shards i
-    WHERE i.session_id = p_session AND i.grade_id = p_grade;
-    IF v_free < p_n THEN
-        RAISE EXCEPTION 'sold out' USING ERRCODE = 'AD409';
-    END IF;
-    SELECT i.shard INTO v_shard FROM inventory_shards i
-    WHERE i.session_id = p_session AND i.grade_id = p_grade AND i.total - i.taken >= p_n
-    ORDER BY i.shard < p_start, i.shard LIMIT 1;
+    v_shard := admit_fitting_shard(p_session, p_grade, p_n, p_start);
     IF v_shard IS NOT NULL THEN
         UPDATE inventory_shards s SET taken = s.taken + p_n
         WHERE s.session_id = p_session AND s.grade_id = p_grade AND s.shard = v_shard;
