@@ -255,7 +255,7 @@ fn boot(plan: Plan, server_threads: usize, backend: Backend) -> anyhow::Result<S
         rt.block_on(async move {
             let boot = async {
                 let (store, sqlite): (Arc<dyn Store>, _) = match &pg_url {
-                    Some(url) => (Arc::new(PgStore::connect_with(url, 32).await?), None),
+                    Some(url) => (Arc::new(PgStore::connect_with(url, 16).await?), None),
                     None => {
                         let s = SqliteStore::open(&path.join("admit.db")).await?;
                         (Arc::new(s.clone()), Some(s))

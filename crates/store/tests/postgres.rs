@@ -25,3 +25,4 @@ async fn open() -> Option<(Arc<dyn Store>, ScratchDatabase)> {
 conformance::conformance_tests!(open);
 
 mod across_nodes;
+mod grouped;

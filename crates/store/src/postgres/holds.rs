@@ -263,6 +263,41 @@ pub async fn load(conn: &mut PgConnection, id: &str) -> StoreResult<Hold> {
     decode::hold(id, first, lines)
 }
 
+/// Holds by id, as [`load`] reads one, in one query (ids not found are left out). Each hold
+/// and its lines are looked up by index, one hold at a time (`LATERAL … OFFSET 0`), never
+/// by a join of whole tables.
+pub async fn load_many(conn: &mut PgConnection, ids: &[String]) -> StoreResult<HashMap<String, Hold>> {
+    let rows = sqlx::query(
+        "SELECT h.*, l.grade_id, l.code, l.max_entries, l.reentry, l.multi_day, l.seat_id, l.seat_label, l.quantity,
+                l.unit_price_minor
+         FROM UNNEST($1::TEXT[]) AS wanted (id)
+         CROSS JOIN LATERAL (
+             SELECT h.*, s.event_id, o.id AS order_id
+             FROM holds h JOIN sessions s ON s.id = h.session_id LEFT JOIN orders o ON o.hold_id = h.id
+             WHERE h.id = wanted.id
+             OFFSET 0) AS h
+         LEFT JOIN LATERAL (
+             SELECT l.line, l.grade_id, g.code, g.max_entries, g.reentry, g.multi_day, l.seat_id, st.label AS seat_label,
+                    l.quantity, l.unit_price_minor
+             FROM hold_lines l JOIN grades g ON g.id = l.grade_id LEFT JOIN seats st ON st.id = l.seat_id
+             WHERE l.hold_id = h.id
+             OFFSET 0) AS l ON true
+         ORDER BY h.id, l.line",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut holds = HashMap::with_capacity(ids.len());
+    for same in rows.chunk_by(|a, b| a.try_get::<&str, _>("id").ok() == b.try_get::<&str, _>("id").ok()) {
+        let first = &same[0];
+        let lines = if first.opt_i64_col("grade_id")?.is_some() { same } else { &same[..0] };
+        let id = str_at(first, "id")?;
+        let hold = decode::hold(&id, first, lines)?;
+        holds.insert(id, hold);
+    }
+    Ok(holds)
+}
+
 /// Returns the seats and units of active holds (already locked by the caller) to sale and
 /// marks each hold with its end state. Seats first, then the shards the holds took.
 async fn release(conn: &mut PgConnection, holds: &[(String, HoldState)]) -> StoreResult<()> {

@@ -13,6 +13,7 @@ use crate::rules::settle_from;
 use crate::{StoreError, StoreResult};
 use admit_domain::{HoldState, PaymentState, TicketId};
 use sqlx::{PgConnection, PgPool, Row};
+use std::collections::HashMap;
 
 /// Records a pending payment for an active hold of the same amount, in one statement: the
 /// hold row is locked (`FOR UPDATE`) and read, and the payment inserted only if it passes;
@@ -165,29 +166,50 @@ pub async fn payments_in_state(pool: &PgPool, state: PaymentState, before_ms: i6
     rows.iter().map(decode::payment).collect()
 }
 
-/// The order and its tickets in one query: the order row joined with each ticket (a ticket
-/// always has its order's session, event and currency).
+/// The order and its tickets in one query.
 pub async fn load_order(conn: &mut PgConnection, id: &str) -> StoreResult<Order> {
+    load_orders(conn, &[id.to_owned()]).await?.remove(id).ok_or(StoreError::NotFound("order"))
+}
+
+/// Orders and their tickets in one query, by id (ids not found are left out): each order
+/// row joined with each of its tickets (a ticket always has its order's session, event and
+/// currency). Each order and its tickets are looked up by index, one order at a time
+/// (`LATERAL … OFFSET 0`): a plan that joins whole tables, which the planner picks while
+/// they are small, would keep reading them whole as they grow.
+pub async fn load_orders(conn: &mut PgConnection, ids: &[String]) -> StoreResult<HashMap<String, Order>> {
     let rows = sqlx::query(
-        "SELECT o.hold_id, o.payment_id, o.session_id, s.event_id, o.state, o.total_minor, o.currency, o.created_at,
-                t.id, t.order_id, t.grade_id, g.code AS grade_code, g.reentry, g.multi_day, st.label AS seat_label,
-                t.reference, t.version, t.status, t.entries_used, t.max_entries, t.inside, t.session_entries,
-                t.credential, t.inspection_code, t.price_minor
-         FROM orders o JOIN sessions s ON s.id = o.session_id LEFT JOIN tickets t ON t.order_id = o.id
-         LEFT JOIN grades g ON g.id = t.grade_id LEFT JOIN seats st ON st.id = t.seat_id
-         WHERE o.id = $1
-         ORDER BY st.row_rank NULLS FIRST, st.number NULLS FIRST, t.reference COLLATE \"C\"",
+        "SELECT o.id AS the_order, o.hold_id, o.payment_id, o.session_id, o.event_id, o.state, o.total_minor,
+                o.currency, o.created_at,
+                t.id, t.order_id, t.grade_id, t.grade_code, t.reentry, t.multi_day, t.seat_label, t.reference,
+                t.version, t.status, t.entries_used, t.max_entries, t.inside, t.session_entries, t.credential,
+                t.inspection_code, t.price_minor
+         FROM UNNEST($1::TEXT[]) AS wanted (id)
+         CROSS JOIN LATERAL (
+             SELECT o.*, s.event_id FROM orders o JOIN sessions s ON s.id = o.session_id WHERE o.id = wanted.id
+             OFFSET 0) AS o
+         LEFT JOIN LATERAL (
+             SELECT t.*, g.code AS grade_code, g.reentry, g.multi_day, st.label AS seat_label, st.row_rank, st.number
+             FROM tickets t JOIN grades g ON g.id = t.grade_id LEFT JOIN seats st ON st.id = t.seat_id
+             WHERE t.order_id = o.id
+             OFFSET 0) AS t ON true
+         ORDER BY o.id, t.row_rank NULLS FIRST, t.number NULLS FIRST, t.reference COLLATE \"C\"",
     )
-    .bind(id)
+    .bind(ids)
     .fetch_all(&mut *conn)
     .await?;
-    let first = rows.first().ok_or(StoreError::NotFound("order"))?;
-    // An order without tickets comes back as one row whose ticket columns are all NULL.
-    let tickets = match first.opt_i64_col("id")? {
-        Some(_) => rows.iter().map(decode::ticket).collect::<StoreResult<Vec<_>>>()?,
-        None => Vec::new(),
-    };
-    decode::order(id, first, tickets)
+    let mut orders = HashMap::with_capacity(ids.len());
+    for same in rows.chunk_by(|a, b| a.try_get::<&str, _>("the_order").ok() == b.try_get::<&str, _>("the_order").ok()) {
+        let first = &same[0];
+        // An order without tickets comes back as one row whose ticket columns are all NULL.
+        let tickets = match first.opt_i64_col("id")? {
+            Some(_) => same.iter().map(decode::ticket).collect::<StoreResult<Vec<_>>>()?,
+            None => Vec::new(),
+        };
+        let id = str_at(first, "the_order")?;
+        let order = decode::order(&id, first, tickets)?;
+        orders.insert(id, order);
+    }
+    Ok(orders)
 }
 
 pub async fn ticket(pool: &PgPool, id: TicketId) -> StoreResult<Ticket> {
