@@ -212,6 +212,8 @@ DECLARE
     g RECORD;
     v_seats BIGINT := 0;
     v_sold BIGINT;
+    v_seat_ids BIGINT[];
+    v_seat_holds TEXT[];
     -- Accepted items.
     a_item INTEGER[] := '{}';
     a_hold TEXT[] := '{}';
@@ -277,9 +279,13 @@ BEGIN
     SELECT p_orders[a.item], hh.id, p_payments[a.item], hh.session_id, 'paid', hh.total_minor, hh.currency, p_now[a.item]
     FROM UNNEST(a_item, a_hold) AS a (item, hold_id) JOIN holds hh ON hh.id = a.hold_id;
     IF v_seats > 0 THEN
+        -- The lines' seats first, then each seat by its key (a join would let the planner walk
+        -- every seat of the table and look for its line).
+        SELECT array_agg(l.seat_id), array_agg(l.hold_id) INTO v_seat_ids, v_seat_holds
+        FROM hold_lines l WHERE l.hold_id = ANY(a_hold) AND l.seat_id IS NOT NULL;
         UPDATE seats st SET state = 'sold'
-        FROM hold_lines l
-        WHERE l.hold_id = ANY(a_hold) AND st.id = l.seat_id AND st.hold_id = l.hold_id AND st.state = 'held';
+        FROM UNNEST(v_seat_ids, v_seat_holds) AS x (seat_id, hold_id)
+        WHERE st.id = x.seat_id AND st.hold_id = x.hold_id AND st.state = 'held';
         GET DIAGNOSTICS v_sold = ROW_COUNT;
         IF v_sold <> v_seats THEN
             RAISE EXCEPTION 'the holds had % seats, % were held', v_seats, v_sold;
@@ -317,3 +323,9 @@ BEGIN
         END IF;
     END LOOP;
 END $$;
+
+-- Best-available picking reads the grade one row at a time, best row first, and only rows
+-- that still have a free seat (postgres/holds.rs `pick_best`): the next such row, then the
+-- seats of that row. Row labels in byte order, as the picker sorts them.
+CREATE INDEX seats_free_rows ON seats (session_id, grade_id, row_rank, row_label COLLATE "C") WHERE state = 'free';
+CREATE INDEX seats_by_row ON seats (session_id, grade_id, row_rank, row_label COLLATE "C");
