@@ -24,7 +24,7 @@ use sqlx::{Connection, PgConnection, Row};
 use std::collections::HashMap;
 
 /// A claimed line: grade, optional seat, quantity, unit price.
-type Line = (GradeId, Option<SeatId>, u32, i64);
+pub(super) type Line = (GradeId, Option<SeatId>, u32, i64);
 
 /// Creates the hold and returns it. General admission (the on-sale's hot path) is one
 /// statement, `admit_hold_units` (migration 0009), without BEGIN/COMMIT, which also returns
@@ -79,7 +79,7 @@ async fn create_units(conn: &mut PgConnection, h: &NewHold, grade: GradeId, quan
 }
 
 /// The session's currency; `NotFound` if there is no such session.
-async fn currency(conn: &mut PgConnection, session: SessionId) -> StoreResult<String> {
+pub(super) async fn currency(conn: &mut PgConnection, session: SessionId) -> StoreResult<String> {
     sqlx::query_scalar("SELECT e.currency FROM sessions s JOIN events e ON e.id = s.event_id WHERE s.id = $1")
         .bind(session.0)
         .fetch_optional(&mut *conn)
@@ -101,6 +101,12 @@ async fn create_seated(conn: &mut PgConnection, h: &NewHold) -> StoreResult<()> 
         }
         HoldRequest::Units { .. } => return Err(StoreError::Invalid("units are held by create_units".into())),
     };
+    insert(conn, h, &currency, &lines).await
+}
+
+/// Inserts the hold and its lines (seats already claimed) and takes the counters: one call of
+/// `admit_insert_hold`.
+pub(super) async fn insert(conn: &mut PgConnection, h: &NewHold, currency: &str, lines: &[Line]) -> StoreResult<()> {
     let total: i64 = lines.iter().map(|(_, _, q, p)| p * i64::from(*q)).sum();
     sqlx::query("SELECT admit_insert_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
         .bind(&h.id)
@@ -108,7 +114,7 @@ async fn create_seated(conn: &mut PgConnection, h: &NewHold) -> StoreResult<()> 
         .bind(h.now_ms)
         .bind(h.expires_at_ms)
         .bind(total)
-        .bind(&currency)
+        .bind(currency)
         .bind(lines.iter().map(|l| l.0.0).collect::<Vec<_>>())
         .bind(lines.iter().map(|l| l.1.map(|s| s.0)).collect::<Vec<_>>())
         .bind(lines.iter().map(|l| i64::from(l.2)).collect::<Vec<_>>())
@@ -134,7 +140,12 @@ fn hold_error(e: sqlx::Error) -> StoreError {
 }
 
 /// The grade's price, if it is offered in this session with this seating mode.
-async fn grade_for(conn: &mut PgConnection, session: SessionId, grade: GradeId, mode: SeatingMode) -> StoreResult<i64> {
+pub(super) async fn grade_for(
+    conn: &mut PgConnection,
+    session: SessionId,
+    grade: GradeId,
+    mode: SeatingMode,
+) -> StoreResult<i64> {
     let row = sqlx::query(
         "SELECT g.seating, g.price_minor FROM grades g JOIN sessions s ON s.event_id = g.event_id
          WHERE g.id = $1 AND s.id = $2",
@@ -164,11 +175,7 @@ async fn claim_best(
     // advisory lock, taken before any row lock and by nothing else) instead of all queueing on
     // one seat row and picking again. Other writers never wait for it; the guarded update below
     // still decides against them.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('admit best-available ' || $1 || '/' || $2, 0))")
-        .bind(h.session_id.0)
-        .bind(grade.0)
-        .execute(&mut *conn)
-        .await?;
+    take_pickers_turn(conn, h.session_id, grade).await?;
     for _ in 0..REPICKS {
         let picked = pick_best(conn, h.session_id, grade, quantity, adjacent).await?;
         let ids: Vec<i64> = picked.iter().map(|s| s.0).collect();
@@ -207,23 +214,7 @@ async fn pick_best(
     let mut after: (i64, String) = (i64::MIN, String::new());
     let mut read = Vec::new();
     loop {
-        let seats = sqlx::query(
-            "SELECT s.id, s.row_rank, s.row_label, s.number, s.state FROM seats s
-             WHERE s.session_id = $1 AND s.grade_id = $2 AND (s.row_rank, s.row_label COLLATE \"C\") = (
-                 SELECT f.row_rank, f.row_label COLLATE \"C\" FROM seats f
-                 WHERE f.session_id = $1 AND f.grade_id = $2 AND f.state = 'free'
-                   AND (f.row_rank, f.row_label COLLATE \"C\") > ($3, $4 COLLATE \"C\")
-                 ORDER BY f.row_rank, f.row_label COLLATE \"C\" LIMIT 1)",
-        )
-        .bind(session.0)
-        .bind(grade.0)
-        .bind(after.0)
-        .bind(&after.1)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(decode::seat_pos)
-        .collect::<StoreResult<Vec<_>>>()?;
+        let seats = next_free_row(conn, session, grade, &after).await?;
         let Some(first) = seats.first() else { break };
         after = (i64::from(first.row_rank), first.row.clone());
         if let Some(window) = best_available(&seats, n, true) {
@@ -235,6 +226,44 @@ async fn pick_best(
         true => Err(StoreError::SoldOut),
         false => Ok(best_available(&read, n, false).ok_or(StoreError::SoldOut)?.seats),
     }
+}
+
+/// Waits for this transaction's turn among the best-available pickers of the grade (a
+/// transaction-scoped advisory lock, taken before any row lock and by nothing else).
+pub(super) async fn take_pickers_turn(conn: &mut PgConnection, session: SessionId, grade: GradeId) -> StoreResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('admit best-available ' || $1 || '/' || $2, 0))")
+        .bind(session.0)
+        .bind(grade.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Every seat of the best row (rank, then label in byte order) after `after` that still has
+/// a free seat; empty when there is none.
+pub(super) async fn next_free_row(
+    conn: &mut PgConnection,
+    session: SessionId,
+    grade: GradeId,
+    after: &(i64, String),
+) -> StoreResult<Vec<admit_domain::SeatPos>> {
+    sqlx::query(
+        "SELECT s.id, s.row_rank, s.row_label, s.number, s.state FROM seats s
+         WHERE s.session_id = $1 AND s.grade_id = $2 AND (s.row_rank, s.row_label COLLATE \"C\") = (
+             SELECT f.row_rank, f.row_label COLLATE \"C\" FROM seats f
+             WHERE f.session_id = $1 AND f.grade_id = $2 AND f.state = 'free'
+               AND (f.row_rank, f.row_label COLLATE \"C\") > ($3, $4 COLLATE \"C\")
+             ORDER BY f.row_rank, f.row_label COLLATE \"C\" LIMIT 1)",
+    )
+    .bind(session.0)
+    .bind(grade.0)
+    .bind(after.0)
+    .bind(&after.1)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(decode::seat_pos)
+    .collect()
 }
 
 /// Marks those of the seats that are still free held by the hold; how many it marked.

@@ -19,6 +19,7 @@ mod credential_policy;
 mod gate_terminals;
 mod group_commit;
 mod grouped;
+mod grouped_seats;
 mod holds;
 mod idempotency;
 mod orders;
@@ -56,6 +57,7 @@ pub struct PgStore {
 struct Groups {
     reads: Group<String, Hold>,
     holds: Group<grouped::UnitsHold, Hold>,
+    best: Group<NewHold, Hold>,
     payments: Group<NewPayment, ()>,
     orders: Group<CompleteOrder, Order>,
 }
@@ -76,6 +78,11 @@ impl Groups {
             async move { grouped::hold_units(&p, r).await }
         });
         let p = pool.clone();
+        let best = Group::start(GROUP_SLOTS, GROUP_MOST, move |r| {
+            let p = p.clone();
+            async move { grouped_seats::hold_best(&p, r).await }
+        });
+        let p = pool.clone();
         let payments = Group::start(GROUP_SLOTS, GROUP_MOST, move |r| {
             let p = p.clone();
             async move { grouped::begin_payments(&p, r).await }
@@ -85,7 +92,7 @@ impl Groups {
             let p = p.clone();
             async move { grouped::complete_orders(&p, r).await }
         });
-        Groups { reads, holds, payments, orders }
+        Groups { reads, holds, best, payments, orders }
     }
 }
 
@@ -113,7 +120,7 @@ impl PgStore {
     /// kinds (`group_commit.rs`): zero on an idle server, most of them during an on-sale.
     pub fn grouped_requests(&self) -> u64 {
         let g = &self.groups;
-        g.reads.grouped() + g.holds.grouped() + g.payments.grouped() + g.orders.grouped()
+        g.reads.grouped() + g.holds.grouped() + g.best.grouped() + g.payments.grouped() + g.orders.grouped()
     }
 
     /// Closes the pool, waiting for connections in use to be returned.
@@ -175,6 +182,9 @@ impl Store for PgStore {
             && check_quantity(quantity).is_ok()
         {
             return self.groups.holds.submit(grouped::UnitsHold { hold, grade, quantity }).await;
+        }
+        if let HoldRequest::BestAvailable { .. } = hold.request {
+            return self.groups.best.submit(hold).await;
         }
         let mut conn = self.pool.acquire().await?;
         holds::create(&mut conn, &hold).await

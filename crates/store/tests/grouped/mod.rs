@@ -162,3 +162,47 @@ async fn payments_and_completions_arriving_together_are_grouped_and_each_gets_it
     let fixed = completion(&holds[2], &payments[2].id, tickets_for(&holds[2]), T0 + 3);
     assert_eq!(store.complete_order(fixed).await.unwrap().tickets.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn best_available_holds_arriving_together_are_grouped_and_never_share_a_seat() {
+    let Some((store, _db)) = open().await else { return };
+    let w = World::builder().r(4, 10).build(&*store).await;
+    let (session, r) = (w.session(), w.r.id);
+    let before = store.grouped_requests();
+
+    // 25 pairs of adjacent seats asked for 4 rows of 10 (room for 20 pairs), and one asking
+    // for the general-admission grade as seats.
+    let pair = HoldRequest::BestAvailable { grade: r, quantity: 2, require_adjacent: true };
+    let mut requests: Vec<HoldRequest> = (0..25).map(|_| pair.clone()).collect();
+    requests.insert(7, HoldRequest::BestAvailable { grade: w.ga.id, quantity: 2, require_adjacent: true });
+    let answers = all_at_once(requests.iter().map(|request| {
+        let (store, hold) = (store.clone(), new_hold(session, request.clone(), T0));
+        async move { store.create_hold(hold).await }
+    }))
+    .await;
+
+    let mut seats = BTreeSet::new();
+    let (mut held, mut sold_out) = (0, 0);
+    for (i, answer) in answers.into_iter().enumerate() {
+        match answer {
+            Ok(hold) if i != 7 => {
+                held += 1;
+                let mut numbers: Vec<&str> = hold.lines.iter().map(|l| l.seat.as_ref().unwrap().1.as_str()).collect();
+                numbers.sort();
+                assert_eq!(hold.lines.len(), 2, "{numbers:?}");
+                for line in &hold.lines {
+                    assert!(seats.insert(line.seat.as_ref().unwrap().0), "a seat held twice: {numbers:?}");
+                }
+                assert_eq!(store.hold(&hold.id).await.unwrap(), hold, "the answer is the hold as stored");
+            }
+            Err(StoreError::SoldOut) if i != 7 => sold_out += 1,
+            Err(StoreError::Invalid(_)) if i == 7 => {}
+            other => panic!("request {i}: unexpected {other:?}"),
+        }
+    }
+    assert_eq!((held, sold_out), (20, 5), "every pair fits, the rest are sold out");
+    let states = store.seats(session).await.unwrap();
+    let held_now = states.iter().filter(|s| s.grade_id == r && s.state == admit_store::SeatState::Held).count();
+    assert_eq!(held_now, 40);
+    assert!(store.grouped_requests() > before, "the rush was written in groups");
+}
