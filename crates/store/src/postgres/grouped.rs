@@ -51,7 +51,7 @@ pub async fn hold_units(pool: &PgPool, requests: Vec<UnitsHold>) -> Vec<StoreRes
     answers
 }
 
-async fn hold_alone(pool: &PgPool, hold: &NewHold) -> StoreResult<Hold> {
+pub(super) async fn hold_alone(pool: &PgPool, hold: &NewHold) -> StoreResult<Hold> {
     let mut conn = pool.acquire().await?;
     holds::create(&mut conn, hold).await
 }
@@ -117,7 +117,7 @@ pub async fn read_holds(pool: &PgPool, ids: Vec<String>) -> Vec<StoreResult<Hold
     answers
 }
 
-async fn read_alone(pool: &PgPool, id: &str) -> StoreResult<Hold> {
+pub(super) async fn read_alone(pool: &PgPool, id: &str) -> StoreResult<Hold> {
     let mut conn = pool.acquire().await?;
     holds::load(&mut conn, id).await
 }

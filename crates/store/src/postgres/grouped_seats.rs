@@ -10,14 +10,15 @@
 //! scattered fallback, sold out), or with anything to refuse, runs alone after the group, so
 //! the one-item path decides it exactly as before.
 
-use super::holds::{self, Line};
+use super::grouped::{hold_alone, read_alone};
+use super::holds::{self, Line, Rows};
 use super::retry::{contended, retrying};
 use crate::StoreResult;
 use crate::model::*;
 use crate::rules::check_quantity;
-use admit_domain::{GradeId, SeatId, SeatPos, SeatingMode, SessionId, best_available};
-use sqlx::{PgConnection, PgPool};
-use std::collections::{BTreeMap, HashSet};
+use admit_domain::{GradeId, SeatingMode, SessionId};
+use sqlx::PgPool;
+use std::collections::BTreeMap;
 
 /// Holds seats for each best-available request, answering each with its hold or its error.
 pub async fn hold_best(pool: &PgPool, requests: Vec<NewHold>) -> Vec<StoreResult<Hold>> {
@@ -45,16 +46,6 @@ pub async fn hold_best(pool: &PgPool, requests: Vec<NewHold>) -> Vec<StoreResult
         });
     }
     answers
-}
-
-async fn hold_alone(pool: &PgPool, hold: &NewHold) -> StoreResult<Hold> {
-    let mut conn = pool.acquire().await?;
-    holds::create(&mut conn, hold).await
-}
-
-async fn read_alone(pool: &PgPool, id: &str) -> StoreResult<Hold> {
-    let mut conn = pool.acquire().await?;
-    holds::load(&mut conn, id).await
 }
 
 /// One transaction: per request, whether its hold was made here.
@@ -113,54 +104,4 @@ async fn pick_group(pool: &PgPool, requests: &[NewHold]) -> StoreResult<Vec<bool
         made[*i] = true;
     }
     Ok(made)
-}
-
-/// The grade's rows that still have a free seat, read best first as far as needed, and the
-/// seats this group has picked already.
-#[derive(Default)]
-struct Rows {
-    read: Vec<Vec<SeatPos>>,
-    exhausted: bool,
-    picked: HashSet<SeatId>,
-}
-
-impl Rows {
-    /// The first row's window of `n` adjacent seats free and not yet picked; `None` when no
-    /// row has one.
-    async fn pick(
-        &mut self,
-        conn: &mut PgConnection,
-        session: SessionId,
-        grade: GradeId,
-        n: usize,
-    ) -> StoreResult<Option<Vec<SeatId>>> {
-        let mut k = 0;
-        loop {
-            if k == self.read.len() {
-                if self.exhausted {
-                    return Ok(None);
-                }
-                // Ranks come from `i32`s, so no row sorts before (i64::MIN, '').
-                let after = match self.read.last().and_then(|row| row.first()) {
-                    Some(s) => (i64::from(s.row_rank), s.row.clone()),
-                    None => (i64::MIN, String::new()),
-                };
-                let row = holds::next_free_row(conn, session, grade, &after).await?;
-                if row.is_empty() {
-                    self.exhausted = true;
-                    return Ok(None);
-                }
-                self.read.push(row);
-            }
-            let row: Vec<SeatPos> = self.read[k]
-                .iter()
-                .map(|s| SeatPos { free: s.free && !self.picked.contains(&s.id), ..s.clone() })
-                .collect();
-            if let Some(window) = best_available(&row, n, true) {
-                self.picked.extend(window.seats.iter().copied());
-                return Ok(Some(window.seats));
-            }
-            k += 1;
-        }
-    }
 }

@@ -21,7 +21,7 @@ use crate::rules::{check_quantity, check_seat_list, grade_price};
 use crate::{StoreError, StoreResult};
 use admit_domain::{GradeId, HoldState, SeatId, SeatingMode, SessionId, best_available};
 use sqlx::{Connection, PgConnection, Row};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A claimed line: grade, optional seat, quantity, unit price.
 pub(super) type Line = (GradeId, Option<SeatId>, u32, i64);
@@ -199,10 +199,10 @@ async fn claim_best(
 /// (as the SQLite backend does): `best_available` tries rows best first and takes the first
 /// row holding `n` adjacent free seats, and a row's window depends on that row alone; so
 /// trying the rows that still have a free seat, one at a time in the same order (one query
-/// each, by the `seats_free_rows` index of migration 0010), gives the same answer. When no
-/// row has such a window, the rows read so far hold every free seat of the grade, which is
-/// all the fallback (scattered seats) looks at. Reading the whole grade for every hold made
-/// each best-available hold of a 10,000-seat grade read 10,000 rows.
+/// each, by the `seats_free_rows` index of migration 0010), gives the same answer ([`Rows`]).
+/// When no row has such a window, the rows read so far hold every free seat of the grade,
+/// which is all the fallback (scattered seats) looks at. Reading the whole grade for every
+/// hold made each best-available hold of a 10,000-seat grade read 10,000 rows.
 async fn pick_best(
     conn: &mut PgConnection,
     session: SessionId,
@@ -210,21 +210,69 @@ async fn pick_best(
     n: usize,
     require_adjacent: bool,
 ) -> StoreResult<Vec<SeatId>> {
-    // Ranks come from `i32`s, so no row sorts before (i64::MIN, '').
-    let mut after: (i64, String) = (i64::MIN, String::new());
-    let mut read = Vec::new();
-    loop {
-        let seats = next_free_row(conn, session, grade, &after).await?;
-        let Some(first) = seats.first() else { break };
-        after = (i64::from(first.row_rank), first.row.clone());
-        if let Some(window) = best_available(&seats, n, true) {
-            return Ok(window.seats);
-        }
-        read.extend(seats);
+    let mut rows = Rows::default();
+    if let Some(window) = rows.pick(conn, session, grade, n).await? {
+        return Ok(window);
     }
     match require_adjacent {
         true => Err(StoreError::SoldOut),
-        false => Ok(best_available(&read, n, false).ok_or(StoreError::SoldOut)?.seats),
+        false => Ok(best_available(&rows.read.concat(), n, false).ok_or(StoreError::SoldOut)?.seats),
+    }
+}
+
+/// The grade's rows that still have a free seat, read best first as far as needed, and the
+/// seats picked from them already (by earlier requests of a group, `grouped_seats.rs`).
+#[derive(Default)]
+pub(super) struct Rows {
+    read: Vec<Vec<admit_domain::SeatPos>>,
+    exhausted: bool,
+    picked: HashSet<SeatId>,
+}
+
+impl Rows {
+    /// The first row's window of `n` adjacent seats free and not yet picked (and counts it
+    /// picked); `None` when no row has one.
+    pub(super) async fn pick(
+        &mut self,
+        conn: &mut PgConnection,
+        session: SessionId,
+        grade: GradeId,
+        n: usize,
+    ) -> StoreResult<Option<Vec<SeatId>>> {
+        let mut k = 0;
+        loop {
+            if k == self.read.len() {
+                if self.exhausted {
+                    return Ok(None);
+                }
+                // Ranks come from `i32`s, so no row sorts before (i64::MIN, '').
+                let after = match self.read.last().and_then(|row| row.first()) {
+                    Some(s) => (i64::from(s.row_rank), s.row.clone()),
+                    None => (i64::MIN, String::new()),
+                };
+                let row = next_free_row(conn, session, grade, &after).await?;
+                if row.is_empty() {
+                    self.exhausted = true;
+                    return Ok(None);
+                }
+                self.read.push(row);
+            }
+            let window = match self.picked.is_empty() {
+                true => best_available(&self.read[k], n, true),
+                false => {
+                    let row: Vec<_> = self.read[k]
+                        .iter()
+                        .map(|s| admit_domain::SeatPos { free: s.free && !self.picked.contains(&s.id), ..s.clone() })
+                        .collect();
+                    best_available(&row, n, true)
+                }
+            };
+            if let Some(window) = window {
+                self.picked.extend(window.seats.iter().copied());
+                return Ok(Some(window.seats));
+            }
+            k += 1;
+        }
     }
 }
 
