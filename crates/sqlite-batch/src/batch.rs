@@ -1,13 +1,20 @@
-//! The writer thread: forms batches from the queue and runs each as one transaction with one
-//! savepoint per operation, answering callers only after the COMMIT is durable (directly, or
+//! The writer thread: runs queued operations in one transaction with one savepoint per
+//! operation, and answers their callers only after the COMMIT is durable (directly, or
 //! through the syncer thread: `durable.rs`).
+//!
+//! A transaction begins with the first operation queued and takes every operation that
+//! arrives while it is open. It commits when the queue is empty and the syncer has nothing
+//! left to fsync (at once, for an idle store or one without a syncer), or when it holds
+//! [`BatchConfig::max_ops`]. Under load the syncer is always busy with the previous commit, so
+//! each COMMIT and fsync serves everything that arrived during the last fsync, without a timer
+//! and without delaying any answer: an operation that arrives while an fsync runs could not be
+//! answered before that fsync ends, and its own commit starts the moment it does.
 
 use crate::durable::{self, Committed};
 use crate::{BatchConfig, BatchError, Counters, Msg};
 use rusqlite::Connection;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Instant;
 use tokio::sync::oneshot;
 
 /// One queued operation, type-erased: run it, then answer its caller with the batch's fate.
@@ -57,34 +64,37 @@ pub(crate) fn run_writer(conn: Connection, rx: flume::Receiver<Msg>, config: Bat
     let answerer = durable::answerer(&conn, counters.synced.clone());
     let mut closing = None;
     while closing.is_none() {
-        let mut jobs: Vec<Box<dyn Job>> = Vec::with_capacity(16);
-        match rx.recv() {
-            Ok(Msg::Op(job)) => jobs.push(job),
-            Ok(Msg::Close(done)) => closing = Some(done),
+        let first = match rx.recv() {
+            Ok(Msg::Op(job)) => job,
+            Ok(Msg::Close(done)) => {
+                closing = Some(done);
+                break;
+            }
             Err(_) => break,
-        }
-        while closing.is_none() && jobs.len() < max {
-            match rx.try_recv() {
-                Ok(Msg::Op(job)) => jobs.push(job),
-                Ok(Msg::Close(done)) => closing = Some(done),
-                Err(_) => break,
+        };
+        let mut batch = Batch::begin(&conn);
+        batch.run(first);
+        // The transaction stays open while operations are queued and while the syncer is
+        // still making the previous commit durable: its answers could not come sooner anyway,
+        // and every operation taken in meanwhile shares this COMMIT and its fsync.
+        while closing.is_none() && batch.jobs.len() < max && batch.error.is_none() {
+            let next = match rx.try_recv() {
+                Ok(msg) => msg,
+                Err(flume::TryRecvError::Disconnected) => break,
+                Err(flume::TryRecvError::Empty) => match answerer.wait_for_syncer(&rx) {
+                    Wake::SyncerIdle => break,
+                    Wake::Queue(Ok(msg)) => msg,
+                    Wake::Queue(Err(_)) => break,
+                },
+            };
+            match next {
+                Msg::Op(job) => batch.run(job),
+                Msg::Close(done) => closing = Some(done),
             }
         }
-        if jobs.len() > 1 && !config.linger.is_zero() {
-            let deadline = Instant::now() + config.linger;
-            while closing.is_none() && jobs.len() < max {
-                match rx.recv_deadline(deadline) {
-                    Ok(Msg::Op(job)) => jobs.push(job),
-                    Ok(Msg::Close(done)) => closing = Some(done),
-                    Err(_) => break,
-                }
-            }
-        }
-        if !jobs.is_empty() {
-            counters.batches.fetch_add(1, Relaxed);
-            counters.ops.fetch_add(jobs.len() as u64, Relaxed);
-            answerer.answer(run_batch(&conn, jobs));
-        }
+        counters.batches.fetch_add(1, Relaxed);
+        counters.ops.fetch_add(batch.jobs.len() as u64, Relaxed);
+        answerer.answer(batch.commit());
     }
     answerer.finish();
     drop(rx);
@@ -96,32 +106,61 @@ pub(crate) fn run_writer(conn: Connection, rx: flume::Receiver<Msg>, config: Bat
     }
 }
 
-fn run_batch(conn: &Connection, mut jobs: Vec<Box<dyn Job>>) -> Committed {
-    let failed = match in_transaction(conn, &mut jobs) {
-        Ok(()) => None,
-        Err(e) => {
-            tracing::error!(error = %e, ops = jobs.len(), "a write batch failed and was rolled back");
-            // Fails harmlessly when SQLite already rolled back (or BEGIN never happened).
-            let _ = conn.execute_batch("ROLLBACK");
-            Some(BatchError::NotCommitted(Arc::new(e)))
-        }
-    };
-    Committed { jobs, failed }
+/// What woke a writer waiting with an open transaction.
+pub(crate) enum Wake {
+    /// Nothing is waiting to be made durable: commit now.
+    SyncerIdle,
+    /// The queue answered: an operation, a close, or the news that every sender is gone.
+    Queue(Result<Msg, flume::RecvError>),
 }
 
-fn in_transaction(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {
-    exec(conn, "BEGIN IMMEDIATE")?;
-    for job in jobs.iter_mut() {
-        exec(conn, "SAVEPOINT op")?;
-        let ok = job.run(conn);
-        // ROLLBACK TO fails when SQLite rolled the whole transaction back on its own (I/O
-        // error, full disk …): then the batch as a whole fails, as it must.
-        if !ok {
-            exec(conn, "ROLLBACK TO op")?;
-        }
-        exec(conn, "RELEASE op")?;
+/// One open transaction and the operations run in it so far.
+struct Batch<'c> {
+    conn: &'c Connection,
+    jobs: Vec<Box<dyn Job>>,
+    /// Why the transaction cannot commit (BEGIN, a savepoint, or ROLLBACK TO failed); the
+    /// operations after it are not run.
+    error: Option<rusqlite::Error>,
+}
+
+impl<'c> Batch<'c> {
+    fn begin(conn: &'c Connection) -> Batch<'c> {
+        Batch { conn, jobs: Vec::with_capacity(16), error: exec(conn, "BEGIN IMMEDIATE").err() }
     }
-    exec(conn, "COMMIT")
+
+    /// Runs `job` in a savepoint of its own, rolled back when the job fails.
+    fn run(&mut self, mut job: Box<dyn Job>) {
+        if self.error.is_none()
+            && let Err(e) = in_savepoint(self.conn, &mut job)
+        {
+            self.error = Some(e);
+        }
+        self.jobs.push(job);
+    }
+
+    fn commit(self) -> Committed {
+        let result = match self.error {
+            None => exec(self.conn, "COMMIT"),
+            Some(e) => Err(e),
+        };
+        let failed = result.err().map(|e| {
+            tracing::error!(error = %e, ops = self.jobs.len(), "a write batch failed and was rolled back");
+            // Fails harmlessly when SQLite already rolled back (or BEGIN never happened).
+            let _ = self.conn.execute_batch("ROLLBACK");
+            BatchError::NotCommitted(Arc::new(e))
+        });
+        Committed { jobs: self.jobs, failed }
+    }
+}
+
+fn in_savepoint(conn: &Connection, job: &mut Box<dyn Job>) -> rusqlite::Result<()> {
+    exec(conn, "SAVEPOINT op")?;
+    // ROLLBACK TO fails when SQLite rolled the whole transaction back on its own (I/O error,
+    // full disk …): then the batch as a whole fails, as it must.
+    if !job.run(conn) {
+        exec(conn, "ROLLBACK TO op")?;
+    }
+    exec(conn, "RELEASE op")
 }
 
 fn exec(conn: &Connection, sql: &'static str) -> rusqlite::Result<()> {

@@ -15,11 +15,11 @@
 //! pages): every batch from then on is answered with [`BatchError::NotDurable`], as PostgreSQL
 //! stops on a failed fsync; restarting the process recovers from what is on disk.
 
-use crate::BatchError;
-use crate::batch::Job;
+use crate::batch::{Job, Wake};
+use crate::{BatchError, Msg};
 use std::fs::File;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 /// A committed (or rolled-back) batch whose callers wait for the syncer.
 pub(crate) struct Committed {
@@ -31,7 +31,14 @@ pub(crate) struct Committed {
 /// or through the syncer.
 pub(crate) enum Answerer {
     Direct,
-    Pipelined { to_syncer: flume::Sender<Committed>, thread: std::thread::JoinHandle<()> },
+    Pipelined {
+        to_syncer: flume::Sender<Committed>,
+        thread: std::thread::JoinHandle<()>,
+        /// Batches handed to the syncer and not yet answered.
+        in_flight: Arc<AtomicUsize>,
+        /// A token from the syncer each time `in_flight` drops to zero.
+        idle: flume::Receiver<()>,
+    },
 }
 
 impl Answerer {
@@ -39,17 +46,34 @@ impl Answerer {
     pub fn answer(&self, batch: Committed) {
         match self {
             Answerer::Direct => answer_all(batch.jobs, batch.failed),
-            Answerer::Pipelined { to_syncer, .. } => {
+            Answerer::Pipelined { to_syncer, in_flight, .. } => {
+                in_flight.fetch_add(1, Relaxed);
                 if let Err(flume::SendError(batch)) = to_syncer.send(batch) {
+                    in_flight.fetch_sub(1, Relaxed);
                     answer_all(batch.jobs, Some(BatchError::Closed));
                 }
             }
         }
     }
 
+    /// For a writer with an open transaction and an empty queue: returns at once when no
+    /// commit awaits its fsync (always, without a syncer), otherwise when the syncer has
+    /// answered everything handed to it or the queue has something, whichever comes first.
+    pub fn wait_for_syncer(&self, queue: &flume::Receiver<Msg>) -> Wake {
+        let Answerer::Pipelined { in_flight, idle, .. } = self else { return Wake::SyncerIdle };
+        // A token may be left over from an earlier idle moment: the count decides.
+        while in_flight.load(Relaxed) > 0 {
+            let woke = flume::Selector::new().recv(queue, |msg| Some(Wake::Queue(msg))).recv(idle, |_| None).wait();
+            if let Some(wake) = woke {
+                return wake;
+            }
+        }
+        Wake::SyncerIdle
+    }
+
     /// Waits until every batch handed over has been answered.
     pub fn finish(self) {
-        if let Answerer::Pipelined { to_syncer, thread } = self {
+        if let Answerer::Pipelined { to_syncer, thread, .. } = self {
             drop(to_syncer);
             let _ = thread.join();
         }
@@ -62,14 +86,16 @@ pub(crate) fn answerer(conn: &rusqlite::Connection, synced: Arc<AtomicU64>) -> A
     match open_wal(conn) {
         Ok(Some(wal)) => {
             let (to_syncer, from_writer) = flume::unbounded();
-            let spawned = std::thread::Builder::new()
-                .name("sqlite-syncer".into())
-                .spawn(move || run_syncer(wal, from_writer, synced));
+            let (idle_tx, idle) = flume::bounded(1);
+            let in_flight = Arc::new(AtomicUsize::new(0));
+            let syncer = Syncer { wal, synced, in_flight: in_flight.clone(), idle: idle_tx };
+            let spawned =
+                std::thread::Builder::new().name("sqlite-syncer".into()).spawn(move || syncer.run(from_writer));
             match spawned.and_then(|thread| {
                 conn.pragma_update(None, "synchronous", "NORMAL").map_err(std::io::Error::other)?;
                 Ok(thread)
             }) {
-                Ok(thread) => Answerer::Pipelined { to_syncer, thread },
+                Ok(thread) => Answerer::Pipelined { to_syncer, thread, in_flight, idle },
                 Err(e) => {
                     tracing::warn!(error = %e, "no syncer thread: each COMMIT fsyncs on the writer's thread");
                     Answerer::Direct
@@ -96,23 +122,38 @@ fn open_wal(conn: &rusqlite::Connection) -> std::io::Result<Option<File>> {
     File::open(format!("{path}-wal")).map(Some)
 }
 
-fn run_syncer(wal: File, from_writer: flume::Receiver<Committed>, synced: Arc<AtomicU64>) {
-    let mut broken: Option<BatchError> = None;
-    while let Ok(first) = from_writer.recv() {
-        let mut batches = vec![first];
-        batches.extend(from_writer.try_iter());
-        if broken.is_none()
-            && batches.iter().any(|b| b.failed.is_none())
-            && let Err(e) = wal.sync_data()
-        {
-            tracing::error!(error = %e, "fsync of the SQLite WAL failed: no write is acknowledged from now on");
-            broken = Some(BatchError::NotDurable(Arc::new(e)));
-        }
-        for b in batches {
-            if b.failed.is_none() && broken.is_none() {
-                synced.fetch_add(1, Relaxed);
+/// The syncer thread's state.
+struct Syncer {
+    wal: File,
+    synced: Arc<AtomicU64>,
+    in_flight: Arc<AtomicUsize>,
+    idle: flume::Sender<()>,
+}
+
+impl Syncer {
+    fn run(self, from_writer: flume::Receiver<Committed>) {
+        let mut broken: Option<BatchError> = None;
+        while let Ok(first) = from_writer.recv() {
+            let mut batches = vec![first];
+            batches.extend(from_writer.try_iter());
+            let n = batches.len();
+            if broken.is_none()
+                && batches.iter().any(|b| b.failed.is_none())
+                && let Err(e) = self.wal.sync_data()
+            {
+                tracing::error!(error = %e, "fsync of the SQLite WAL failed: no write is acknowledged from now on");
+                broken = Some(BatchError::NotDurable(Arc::new(e)));
             }
-            answer_all(b.jobs, b.failed.or_else(|| broken.clone()));
+            for b in batches {
+                if b.failed.is_none() && broken.is_none() {
+                    self.synced.fetch_add(1, Relaxed);
+                }
+                answer_all(b.jobs, b.failed.or_else(|| broken.clone()));
+            }
+            if self.in_flight.fetch_sub(n, Relaxed) == n {
+                // Full means a token is already waiting for the writer.
+                let _ = self.idle.try_send(());
+            }
         }
     }
 }

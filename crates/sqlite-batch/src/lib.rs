@@ -3,8 +3,9 @@
 //! SQLite allows one writer at a time, and with `synchronous=FULL` every COMMIT waits for an
 //! fsync, so one commit per operation caps a store at a few thousand writes per second. A
 //! [`Writer`] owns the single writer connection on a thread of its own. Callers submit each
-//! write operation as a closure over `&rusqlite::Connection`; the thread takes everything
-//! queued (up to [`BatchConfig::max_ops`]), runs it inside ONE `BEGIN IMMEDIATE … COMMIT`,
+//! write operation as a closure over `&rusqlite::Connection`; the thread runs everything
+//! queued, and everything that arrives while the previous commit is being fsynced (up to
+//! [`BatchConfig::max_ops`]), inside ONE `BEGIN IMMEDIATE … COMMIT`,
 //! wraps each operation in a `SAVEPOINT` (rolled back when the operation returns an error, so
 //! a failed operation changes nothing and does not disturb its neighbours), and answers every
 //! caller only once the COMMIT is on stable storage. For a WAL database in a file the fsync
@@ -28,7 +29,6 @@ mod readers;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Duration;
 
 pub use readers::Readers;
 pub use rusqlite;
@@ -58,16 +58,13 @@ pub enum BatchError {
 pub struct BatchConfig {
     /// Most operations in one transaction.
     pub max_ops: usize,
-    /// When more than one operation was waiting, wait up to this long for further ones before
-    /// beginning (zero: never wait; a busy writer batches by itself while it fsyncs).
-    pub linger: Duration,
     /// Operations that may wait for the writer before submitters are slowed down.
     pub queue: usize,
 }
 
 impl Default for BatchConfig {
     fn default() -> Self {
-        BatchConfig { max_ops: 256, linger: Duration::ZERO, queue: 8192 }
+        BatchConfig { max_ops: 256, queue: 8192 }
     }
 }
 
