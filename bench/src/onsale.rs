@@ -1,7 +1,7 @@
 //! The on-sale benchmark: N buyers race for M seats; each holds one, pays with an approving
 //! test card, and repeats until "sold out". Verifies exactly M sold and no seat twice.
 
-use crate::stats::Samples;
+use crate::stats::{Samples, process_cpu};
 use crate::{fixture, http};
 use bytes::Bytes;
 use serde::Deserialize;
@@ -85,6 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let server = fixture::start(args.seats, !args.ga, args.server_threads, args.backend)?;
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("load-gen").enable_all().build()?;
+    let cpu_before = process_cpu();
     let (elapsed, results) = rt.block_on(async {
         let start = Instant::now();
         let tasks: Vec<_> = (0..args.buyers)
@@ -96,6 +97,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         anyhow::Ok((start.elapsed(), results))
     })?;
+    // CPU of this process (server and load generator; not PostgreSQL's), which stays
+    // comparable when other tenants of the machine take cycles from the wall clock.
+    let cpu = process_cpu().zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
     let (mut ok, mut sold_out) = (Samples::default(), Samples::default());
     let (mut orders, mut errors) = (0, 0);
     for r in results {
@@ -123,6 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "errors": errors,
             "seconds": (elapsed.as_secs_f64() * 100.0).round() / 100.0,
             "orders_per_sec": (orders as f64 / elapsed.as_secs_f64()).round(),
+            "cpu_us_per_order": cpu.map(|c| (c.as_secs_f64() * 1e6 / orders.max(1) as f64).round()),
             "ok_p50_ms": ok.percentile_ms(50.0), "ok_p95_ms": ok.percentile_ms(95.0), "ok_p99_ms": ok.percentile_ms(99.0),
             "sold_out_p50_ms": sold_out.percentile_ms(50.0), "sold_out_p99_ms": sold_out.percentile_ms(99.0),
             "sold_out_answers": sold_out.len(),
