@@ -48,7 +48,16 @@ impl Conn {
     /// connection (the next one reconnects); it is not retried, since a POST may have taken
     /// effect.
     pub async fn post_json(&mut self, path: &str, json: impl Into<Bytes>) -> anyhow::Result<Answer> {
-        let answer = tokio::time::timeout(REQUEST_TIMEOUT, self.send(path, json.into())).await;
+        self.request(Method::POST, path, Some(json.into())).await
+    }
+
+    /// GETs `path` and reads the whole answer (failures as for `post_json`).
+    pub async fn get(&mut self, path: &str) -> anyhow::Result<Answer> {
+        self.request(Method::GET, path, None).await
+    }
+
+    async fn request(&mut self, method: Method, path: &str, json: Option<Bytes>) -> anyhow::Result<Answer> {
+        let answer = tokio::time::timeout(REQUEST_TIMEOUT, self.send(method.clone(), path, json)).await;
         match answer {
             Ok(Ok(a)) => Ok(a),
             Ok(Err(e)) => {
@@ -57,20 +66,23 @@ impl Conn {
             }
             Err(_) => {
                 self.sender = None;
-                anyhow::bail!("no answer to POST {path} within {REQUEST_TIMEOUT:?}")
+                anyhow::bail!("no answer to {method} {path} within {REQUEST_TIMEOUT:?}")
             }
         }
     }
 
-    async fn send(&mut self, path: &str, json: Bytes) -> anyhow::Result<Answer> {
+    async fn send(&mut self, method: Method, path: &str, json: Option<Bytes>) -> anyhow::Result<Answer> {
         let sender = match &mut self.sender {
             Some(s) if !s.is_closed() => s,
             _ => self.sender.insert(connect(&self.addr).await?),
         };
-        let mut req = Request::builder().method(Method::POST).uri(path).body(Full::new(json))?;
+        let has_body = json.is_some();
+        let mut req = Request::builder().method(method).uri(path).body(Full::new(json.unwrap_or_default()))?;
         let headers = req.headers_mut();
         headers.insert(HOST, self.host.clone());
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if has_body {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
         if let Some(b) = &self.bearer {
             headers.insert(AUTHORIZATION, b.clone());
         }

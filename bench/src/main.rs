@@ -1,7 +1,9 @@
 //! `admit-bench`: load generators over real HTTP (keep-alive) and micro-benchmarks.
 //! Each prints one JSON line; docs/PERFORMANCE.md records results with the exact command.
 
+mod crowd;
 mod fixture;
+mod floor;
 mod gate;
 mod http;
 mod onsale;
@@ -19,6 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The HTTP floor: the on-sale's buyers and connections, two trivial requests per order.
+    Floor(floor::Args),
     /// C gates scan every sold ticket once, plus duplicates and forgeries; every verdict checked.
     Gate(gate::Args),
     /// N concurrent buyers race for M seats (or GA units): hold 1, pay, repeat until sold out.
@@ -29,6 +33,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Floor(args) => floor::run(args),
         Command::Gate(args) => gate::run(args),
         Command::Onsale(args) => onsale::run(args),
         Command::Verify(args) => verify::run(args),

@@ -1,8 +1,8 @@
 //! The on-sale benchmark: N buyers race for M seats; each holds one, pays with an approving
 //! test card, and repeats until "sold out". Verifies exactly M sold and no seat twice.
 
-use crate::stats::{Samples, process_cpu};
-use crate::{fixture, http};
+use crate::stats::Samples;
+use crate::{crowd, fixture, http};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
@@ -85,21 +85,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let server = fixture::start(args.seats, !args.ga, args.server_threads, args.backend)?;
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("load-gen").enable_all().build()?;
-    let cpu_before = process_cpu();
-    let (elapsed, results) = rt.block_on(async {
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..args.buyers)
-            .map(|_| tokio::spawn(buyer(server.base.clone(), server.session_id, server.grade_id)))
-            .collect();
-        let mut results = Vec::new();
-        for t in tasks {
-            results.push(t.await?);
-        }
-        anyhow::Ok((start.elapsed(), results))
-    })?;
-    // CPU of this process (server and load generator; not PostgreSQL's), which stays
-    // comparable when other tenants of the machine take cycles from the wall clock.
-    let cpu = process_cpu().zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
+    let (timing, results) =
+        crowd::run(&rt, args.buyers, |_| buyer(server.base.clone(), server.session_id, server.grade_id))?;
     let (mut ok, mut sold_out) = (Samples::default(), Samples::default());
     let (mut orders, mut errors) = (0, 0);
     for r in results {
@@ -115,24 +102,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let exactly = sold == args.seats as usize && distinct == sold && orders == sold;
     println!(
         "{}",
-        json!({
-            "bench": "onsale",
-            "backend": args.backend.name(),
-            "peak_rss_mib": fixture::peak_rss_mib(),
-            "sale_peak_rss_mib": sale_peak_rss,
-            "mode": if args.ga { "general_admission" } else { "reserved_best_available" },
-            "buyers": args.buyers,
-            "seats": args.seats,
-            "orders": orders,
-            "errors": errors,
-            "seconds": (elapsed.as_secs_f64() * 100.0).round() / 100.0,
-            "orders_per_sec": (orders as f64 / elapsed.as_secs_f64()).round(),
-            "cpu_us_per_order": cpu.map(|c| (c.as_secs_f64() * 1e6 / orders.max(1) as f64).round()),
-            "ok_p50_ms": ok.percentile_ms(50.0), "ok_p95_ms": ok.percentile_ms(95.0), "ok_p99_ms": ok.percentile_ms(99.0),
-            "sold_out_p50_ms": sold_out.percentile_ms(50.0), "sold_out_p99_ms": sold_out.percentile_ms(99.0),
-            "sold_out_answers": sold_out.len(),
-            "exactly_m_sold_no_seat_twice": exactly,
-        })
+        timing.with_order_fields(
+            json!({
+                "bench": "onsale",
+                "backend": args.backend.name(),
+                "peak_rss_mib": fixture::peak_rss_mib(),
+                "sale_peak_rss_mib": sale_peak_rss,
+                "mode": if args.ga { "general_admission" } else { "reserved_best_available" },
+                "buyers": args.buyers,
+                "seats": args.seats,
+                "errors": errors,
+                "sold_out_p50_ms": sold_out.percentile_ms(50.0), "sold_out_p99_ms": sold_out.percentile_ms(99.0),
+                "sold_out_answers": sold_out.len(),
+                "exactly_m_sold_no_seat_twice": exactly,
+            }),
+            orders,
+            &mut ok
+        )
     );
     anyhow::ensure!(exactly, "sold {sold} (distinct {distinct}) with {orders} orders for {} seats", args.seats);
     Ok(())
