@@ -61,9 +61,14 @@ impl Answerer {
     /// answered everything handed to it or the queue has something, whichever comes first.
     pub fn wait_for_syncer(&self, queue: &flume::Receiver<Msg>) -> Wake {
         let Answerer::Pipelined { in_flight, idle, .. } = self else { return Wake::SyncerIdle };
-        // A token may be left over from an earlier idle moment: the count decides.
+        // A token may be left over from an earlier idle moment: the count decides. A syncer
+        // that is gone sends no more tokens; the commit then goes ahead, and handing it over
+        // answers its callers `Closed`.
         while in_flight.load(Relaxed) > 0 {
-            let woke = flume::Selector::new().recv(queue, |msg| Some(Wake::Queue(msg))).recv(idle, |_| None).wait();
+            let woke = flume::Selector::new()
+                .recv(queue, |msg| Some(Wake::Queue(msg)))
+                .recv(idle, |token| token.is_err().then_some(Wake::SyncerIdle))
+                .wait();
             if let Some(wake) = woke {
                 return wake;
             }
