@@ -3,6 +3,7 @@
 
 mod conformance;
 mod group_commit;
+mod sqlite_upgrade;
 
 use admit_store::{SqliteStore, Store};
 use std::sync::Arc;

@@ -32,6 +32,7 @@ use admit_domain::{CredentialPolicy, EventId, GateId, OrganiserId, PaymentState,
 use admit_sqlite_batch::{BatchConfig, BatchStats, Readers, Writer};
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
+use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use std::path::Path;
 use std::time::Duration;
@@ -65,11 +66,21 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
+            // Off while migrating, as SQLite's table rebuild requires (migration 0009); the
+            // check below then proves every reference still holds.
+            .foreign_keys(false)
             .busy_timeout(Duration::from_secs(10));
         let mut migrator = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await?;
         sqlx::migrate!("migrations/sqlite").run(&mut migrator).await?;
+        let dangling = sqlx::query("PRAGMA foreign_key_check").fetch_optional(&mut migrator).await?;
         sqlx::Connection::close(migrator).await?;
+        if let Some(row) = dangling {
+            let (table, parent): (String, String) = (row.try_get(0)?, row.try_get(2)?);
+            return Err(StoreError::Other(
+                format!("the database has a row of {table} whose {parent} row is missing: restore it from a backup")
+                    .into(),
+            ));
+        }
 
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || -> StoreResult<SqliteStore> {
