@@ -67,8 +67,10 @@ pub fn take_entry(c: &Connection, ticket: i64, admission: &Admission) -> StoreRe
     let (after, before) = (entry_binds(&admission.after), entry_binds(&admission.before));
     let changed = exec(
         c,
+        // By the row's key, found once: an UPDATE that finds its row through the id index
+        // first collects the row and then updates it (migration 0009).
         "UPDATE tickets SET entries_used = ?, inside = ?, session_entries = ?
-         WHERE id = ? AND entries_used = ? AND inside = ? AND session_entries = ?",
+         WHERE seq = (SELECT seq FROM tickets WHERE id = ?) AND entries_used = ? AND inside = ? AND session_entries = ?",
         params![after.0, after.1, after.2, ticket, before.0, before.1, before.2],
     )?;
     Ok(changed == 1)
