@@ -58,6 +58,21 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// How many migrations the database has applied.
+async fn applied_migrations(c: &mut sqlx::SqliteConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success").fetch_one(c).await
+}
+
+/// Refuses a database with a row whose referenced row is missing (`PRAGMA foreign_key_check`
+/// reads every reference, so it runs only after migrations, which run with foreign keys off).
+async fn check_references(c: &mut sqlx::SqliteConnection) -> StoreResult<()> {
+    let Some(row) = sqlx::query("PRAGMA foreign_key_check").fetch_optional(c).await? else { return Ok(()) };
+    let (table, parent): (String, String) = (row.try_get(0)?, row.try_get(2)?);
+    Err(StoreError::Other(
+        format!("the database has a row of {table} whose {parent} row is missing: restore it from a backup").into(),
+    ))
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
@@ -66,21 +81,18 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
-            // Off while migrating, as SQLite's table rebuild requires (migration 0009); the
-            // check below then proves every reference still holds.
+            // Off while migrating, as SQLite's table rebuild requires (migration 0009); when a
+            // migration ran, the check below proves every reference still holds.
             .foreign_keys(false)
             .busy_timeout(Duration::from_secs(10));
         let mut migrator = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await?;
+        // Unreadable before the first migration (no table yet): then the check runs.
+        let applied_before = applied_migrations(&mut migrator).await.ok();
         sqlx::migrate!("migrations/sqlite").run(&mut migrator).await?;
-        let dangling = sqlx::query("PRAGMA foreign_key_check").fetch_optional(&mut migrator).await?;
-        sqlx::Connection::close(migrator).await?;
-        if let Some(row) = dangling {
-            let (table, parent): (String, String) = (row.try_get(0)?, row.try_get(2)?);
-            return Err(StoreError::Other(
-                format!("the database has a row of {table} whose {parent} row is missing: restore it from a backup")
-                    .into(),
-            ));
+        if applied_before != Some(applied_migrations(&mut migrator).await?) {
+            check_references(&mut migrator).await?;
         }
+        sqlx::Connection::close(migrator).await?;
 
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || -> StoreResult<SqliteStore> {

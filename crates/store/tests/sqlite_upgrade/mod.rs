@@ -4,13 +4,14 @@
 
 use admit_domain::TicketId;
 use admit_store::{SqliteStore, Store};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use sqlx::Connection as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use std::path::Path;
 
-/// A database at migration 0008 (as the release before 0009 left it), with a sold ticket
-/// bound to a phone and inspected once, and a second ticket sold before it with a larger id.
+/// A database at migration 0008 (as the release before 0009 left it), with two tickets sold
+/// at the same moment, the one inserted first with the larger id, and the other bound to a
+/// phone and inspected once.
 async fn database_before_the_rebuild(dir: &Path) -> std::path::PathBuf {
     let old = dir.join("migrations_up_to_0008");
     std::fs::create_dir(&old).unwrap();
@@ -76,12 +77,20 @@ async fn tickets_sold_before_the_rebuild_keep_their_ids_and_what_refers_to_them(
         })
         .unwrap();
     assert_eq!(refs, (77, 77), "the binding and the inspection still name their ticket");
-    let dangling: Option<String> = c.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).map(Some).unwrap_or(None);
+    let dangling: Option<String> = c.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional().unwrap();
     assert_eq!(dangling, None, "every reference holds");
     let schema: String =
         c.query_row("SELECT sql FROM sqlite_master WHERE name = 'device_bindings'", [], |r| r.get(0)).unwrap();
     assert!(schema.contains("REFERENCES tickets(id)"), "{schema}");
-    // Rows in the order they were sold (same time: by id), keyed by a growing sequence.
+    // Rows in the order they were sold (same time: by id), keyed by a growing sequence; a
+    // ticket sold afterwards comes after them, whatever its id.
+    c.execute(
+        "INSERT INTO tickets (id, order_id, session_id, grade_id, reference, version, status, max_entries, price_minor,
+                              credential, inspection_code, created_at)
+         VALUES (5, 'o1', 1, 1, 'T-AFTER', 1, 'valid', 1, 2500, 'cred-c', 'code-c', 15)",
+        [],
+    )
+    .unwrap();
     let order: Vec<i64> = c
         .prepare("SELECT id FROM tickets ORDER BY seq")
         .unwrap()
@@ -89,7 +98,7 @@ async fn tickets_sold_before_the_rebuild_keep_their_ids_and_what_refers_to_them(
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(order, [77, 9000000000000000001]);
+    assert_eq!(order, [77, 9000000000000000001, 5]);
 }
 
 #[tokio::test]
