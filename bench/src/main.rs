@@ -31,6 +31,11 @@ enum Command {
     Verify(verify::Args),
 }
 
+/// mimalloc: the server allocates and frees many small buffers per request on every thread,
+/// where glibc's allocator cost several per cent of the on-sale's CPU (docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Floor(args) => floor::run(args),

@@ -82,6 +82,11 @@ struct ServeArgs {
     database: Option<String>,
 }
 
+/// mimalloc: the server allocates and frees many small buffers per request on every thread,
+/// where glibc's allocator cost several per cent of the on-sale's CPU (docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
