@@ -157,6 +157,12 @@ pub async fn the_ticket_feed_pages_in_id_order_and_then_sends_every_change(store
     assert_eq!(both.len(), 6);
     let none = store.ticket_changes(feed(&[], 0, None, 10)).await.unwrap();
     assert_eq!((none.tickets.len(), none.more), (0, false));
+
+    // A ticket sold after a read comes with the next read from its watermark.
+    let (_, before_sale) = read_feed(&*store, &[w.session()], after_scan, 100).await;
+    let late = pay(&*store, &hold_units(&*store, w.session(), w.ga.id, 1).await.unwrap(), T0).await.unwrap();
+    let (sold, _) = read_feed(&*store, &[w.session()], before_sale, 100).await;
+    assert!(sold.iter().any(|t| t.id == late.tickets[0].id), "the new ticket is sent: {sold:?}");
 }
 
 pub async fn an_uploaded_admit_takes_an_entry_and_a_repeat_upload_answers_the_same(store: Arc<dyn Store>) {
