@@ -31,20 +31,20 @@ pub fn check_seat_list(ids: &[SeatId]) -> StoreResult<()> {
 /// The grade's price, if the `seating, price_minor` row (of a grade offered in the session)
 /// has the seating mode the request needs.
 pub fn grade_price(
-    row: Option<impl Columns>,
+    row: Option<&impl Columns>,
     session: SessionId,
     grade: GradeId,
     mode: SeatingMode,
 ) -> StoreResult<i64> {
     let row = row.ok_or_else(|| StoreError::Invalid(format!("grade {grade} is not offered in session {session}")))?;
-    if parsed(&row, "seating", SeatingMode::parse)? != mode {
+    if parsed(row, "seating", SeatingMode::parse)? != mode {
         let wanted = match mode {
             SeatingMode::Reserved => "seats (it is sold as general-admission units)",
             SeatingMode::GeneralAdmission => "units (it is sold as reserved seats)",
         };
         return Err(StoreError::Invalid(format!("grade {grade} cannot be held as {wanted}")));
     }
-    i64_at(&row, "price_minor")
+    i64_at(row, "price_minor")
 }
 
 /// The payment states a settlement to `to` may start from.

@@ -71,7 +71,7 @@ async fn create_units(conn: &mut PgConnection, h: &NewHold, grade: GradeId, quan
         return Err(StoreError::NotFound("session"));
     }
     if !r.try_get::<bool, _>("created")? {
-        let offered = r.opt_str_col("seating")?.is_some().then_some(r);
+        let offered = r.opt_str_col("seating")?.is_some().then_some(&r);
         grade_price(offered, h.session_id, grade, SeatingMode::GeneralAdmission)?;
         return Err(StoreError::Other(format!("hold {} refused for no known reason", h.id).into()));
     }
@@ -154,7 +154,7 @@ pub(super) async fn grade_for(
     .bind(session.0)
     .fetch_optional(&mut *conn)
     .await?;
-    grade_price(row, session, grade, mode)
+    grade_price(row.as_ref(), session, grade, mode)
 }
 
 /// How many times a best-available pick that lost a seat picks again inside its transaction

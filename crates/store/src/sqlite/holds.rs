@@ -3,34 +3,44 @@
 use super::sql::{SqlRow, exec, exec_unique, row, rows, scalar};
 use crate::decode::{self, HOLD_LINES};
 use crate::model::*;
-use crate::rows::{i64_at, parsed, str_at};
-use crate::rules::{check_quantity, check_seat_list, grade_price};
+use crate::rows::{Columns, corrupt, i64_at, parsed, str_at};
+use crate::rules::{check_quantity, check_seat_list, entry_policy, grade_price};
 use crate::{StoreError, StoreResult};
-use admit_domain::{GradeId, HoldState, SeatId, SeatingMode, SessionId, best_available};
+use admit_domain::{
+    Currency, EntryPolicy, EventId, GradeId, HoldState, Money, SeatId, SeatingMode, SessionId, best_available,
+};
 use rusqlite::{Connection, params};
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
-/// A claimed line: grade, optional seat, quantity, unit price.
-type Line = (GradeId, Option<SeatId>, u32, i64);
+/// One read for everything a hold's answer needs besides its seats: the session's event and
+/// currency, and the named grade (none for explicit seats) as this event offers it.
+const OFFER: &str = "SELECT s.event_id, e.currency, g.id AS grade_id, g.seating, g.price_minor, g.code,
+                            g.max_entries, g.reentry, g.multi_day
+     FROM sessions s JOIN events e ON e.id = s.event_id
+     LEFT JOIN grades g ON g.event_id = s.event_id AND g.id = ?2
+     WHERE s.id = ?1";
 
-pub fn create(c: &Connection, h: &NewHold) -> StoreResult<()> {
-    let currency: String = scalar(
-        c,
-        "SELECT e.currency FROM sessions s JOIN events e ON e.id = s.event_id WHERE s.id = ?",
-        [h.session_id.0],
-    )?
-    .ok_or(StoreError::NotFound("session"))?;
+/// Claims what the hold asks for, all or nothing, and answers with the new hold as a read of
+/// it would (the conformance suite holds it to that), without reading it back.
+pub fn create(c: &Connection, h: &NewHold) -> StoreResult<Hold> {
+    let named = match &h.request {
+        HoldRequest::Seats(_) => None,
+        HoldRequest::BestAvailable { grade, .. } | HoldRequest::Units { grade, .. } => Some(grade.0),
+    };
+    let offer = row(c, OFFER, params![h.session_id.0, named])?.ok_or(StoreError::NotFound("session"))?;
+    let currency = Currency::parse(&str_at(&offer, "currency")?).map_err(|e| corrupt(e.to_string()))?;
     let lines = match &h.request {
-        HoldRequest::Seats(ids) => claim_seats(c, h, ids)?,
+        HoldRequest::Seats(ids) => claim_seats(c, h, ids, currency, None)?,
         HoldRequest::BestAvailable { grade, quantity, require_adjacent } => {
             check_quantity(*quantity)?;
-            grade_for(c, h.session_id, *grade, SeatingMode::Reserved)?;
+            let offered = grade_offered(&offer, h.session_id, *grade, SeatingMode::Reserved)?;
             let picked = pick_best(c, h.session_id, *grade, *quantity as usize, *require_adjacent)?;
-            claim_seats(c, h, &picked)?
+            claim_seats(c, h, &picked, currency, Some(offered))?
         }
         HoldRequest::Units { grade, quantity } => {
             check_quantity(*quantity)?;
-            let price = grade_for(c, h.session_id, *grade, SeatingMode::GeneralAdmission)?;
+            let offered = grade_offered(&offer, h.session_id, *grade, SeatingMode::GeneralAdmission)?;
             let claimed = exec(
                 c,
                 "UPDATE inventory SET held = held + ? WHERE session_id = ? AND grade_id = ? AND total - held - sold >= ?",
@@ -39,35 +49,74 @@ pub fn create(c: &Connection, h: &NewHold) -> StoreResult<()> {
             if claimed != 1 {
                 return Err(StoreError::SoldOut);
             }
-            vec![(*grade, None, *quantity, price)]
+            vec![offered.line(None, *quantity, currency)]
         }
     };
-    let total: i64 = lines.iter().map(|(_, _, q, p)| p * i64::from(*q)).sum();
+    let total: i64 = lines.iter().map(|l| l.unit_price.minor * i64::from(l.quantity)).sum();
     exec_unique(
         c,
         "INSERT INTO holds (id, session_id, state, created_at, expires_at, total_minor, currency)
          VALUES (?, ?, 'active', ?, ?, ?, ?)",
-        params![h.id, h.session_id.0, h.now_ms, h.expires_at_ms, total, currency],
+        params![h.id, h.session_id.0, h.now_ms, h.expires_at_ms, total, currency.code()],
         || StoreError::Conflict("hold id already exists".into()),
     )?;
-    for (i, (grade, seat, qty, price)) in lines.iter().enumerate() {
+    for (i, l) in lines.iter().enumerate() {
         exec(
             c,
             "INSERT INTO hold_lines (hold_id, line, grade_id, seat_id, quantity, unit_price_minor) VALUES (?, ?, ?, ?, ?, ?)",
-            params![h.id, i as i64, grade.0, seat.map(|s| s.0), i64::from(*qty), price],
+            params![
+                h.id,
+                i as i64,
+                l.grade_id.0,
+                l.seat.as_ref().map(|s| s.0.0),
+                i64::from(l.quantity),
+                l.unit_price.minor
+            ],
         )?;
     }
-    Ok(())
+    Ok(Hold {
+        id: h.id.clone(),
+        session_id: h.session_id,
+        event_id: EventId(i64_at(&offer, "event_id")?),
+        state: HoldState::Active,
+        created_at_ms: h.now_ms,
+        expires_at_ms: h.expires_at_ms,
+        total: Money::new(total, currency).map_err(|e| corrupt(e.to_string()))?,
+        lines,
+        order_id: None,
+    })
 }
 
-/// The grade's price, if it is offered in this session with this seating mode.
-fn grade_for(c: &Connection, session: SessionId, grade: GradeId, mode: SeatingMode) -> StoreResult<i64> {
-    let row = row(
-        c,
-        "SELECT g.seating, g.price_minor FROM grades g JOIN sessions s ON s.event_id = g.event_id WHERE g.id = ? AND s.id = ?",
-        [grade.0, session.0],
-    )?;
-    grade_price(row, session, grade, mode)
+/// What a hold line repeats of its grade.
+#[derive(Clone)]
+struct OfferedGrade {
+    id: GradeId,
+    code: String,
+    price_minor: i64,
+    policy: EntryPolicy,
+}
+
+impl OfferedGrade {
+    fn read(r: &SqlRow) -> StoreResult<OfferedGrade> {
+        Ok(OfferedGrade {
+            id: GradeId(i64_at(r, "grade_id")?),
+            code: str_at(r, "code")?,
+            price_minor: i64_at(r, "price_minor")?,
+            policy: entry_policy(r)?,
+        })
+    }
+
+    fn line(&self, seat: Option<(SeatId, String)>, quantity: u32, currency: Currency) -> HoldLine {
+        let unit_price = Money { minor: self.price_minor, currency };
+        HoldLine { grade_id: self.id, grade_code: self.code.clone(), seat, quantity, unit_price, policy: self.policy }
+    }
+}
+
+/// The grade named in the request, if the session's event offers it with this seating mode.
+fn grade_offered(offer: &SqlRow, session: SessionId, grade: GradeId, mode: SeatingMode) -> StoreResult<OfferedGrade> {
+    let found = offer.opt_i64_col("grade_id")?.is_some();
+    grade_price(found.then_some(offer), session, grade, mode)?;
+    OfferedGrade::read(offer)
 }
 
 /// What `best_available` would pick over the whole grade, reading as little of it as it can.
@@ -116,16 +165,24 @@ fn seat_positions(rows: Vec<SqlRow>) -> StoreResult<Vec<admit_domain::SeatPos>> 
     rows.iter().map(decode::seat_pos).collect()
 }
 
-/// Marks each seat held by this hold, or fails the whole hold.
-fn claim_seats(c: &Connection, h: &NewHold, ids: &[SeatId]) -> StoreResult<Vec<Line>> {
+/// Marks each seat held by this hold, or fails the whole hold. `known` is the grade the
+/// request named, if any; other grades are read once each.
+fn claim_seats(
+    c: &Connection,
+    h: &NewHold,
+    ids: &[SeatId],
+    currency: Currency,
+    known: Option<OfferedGrade>,
+) -> StoreResult<Vec<HoldLine>> {
     check_seat_list(ids)?;
-    let mut lines = Vec::with_capacity(ids.len());
+    let mut grades: BTreeMap<GradeId, OfferedGrade> = known.into_iter().map(|g| (g.id, g)).collect();
     let mut per_grade: BTreeMap<GradeId, i64> = BTreeMap::new();
+    let mut lines = Vec::with_capacity(ids.len());
     for seat in ids {
         let claimed = row(
             c,
             "UPDATE seats SET state = 'held', hold_id = ? WHERE id = ? AND session_id = ? AND state = 'free'
-             RETURNING grade_id, (SELECT price_minor FROM grades g WHERE g.id = seats.grade_id) AS price",
+             RETURNING grade_id, label",
             params![h.id, seat.0, h.session_id.0],
         )?;
         let Some(claimed) = claimed else {
@@ -137,8 +194,20 @@ fn claim_seats(c: &Connection, h: &NewHold, ids: &[SeatId]) -> StoreResult<Vec<L
             });
         };
         let grade = GradeId(i64_at(&claimed, "grade_id")?);
+        let offered = match grades.entry(grade) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new) => {
+                let r = row(
+                    c,
+                    "SELECT id AS grade_id, code, price_minor, max_entries, reentry, multi_day FROM grades WHERE id = ?",
+                    [grade.0],
+                )?
+                .ok_or_else(|| corrupt(format!("seat {seat} has no grade {grade}")))?;
+                new.insert(OfferedGrade::read(&r)?)
+            }
+        };
         *per_grade.entry(grade).or_default() += 1;
-        lines.push((grade, Some(*seat), 1, i64_at(&claimed, "price")?));
+        lines.push(offered.line(Some((*seat, str_at(&claimed, "label")?)), 1, currency));
     }
     for (grade, n) in per_grade {
         exec(

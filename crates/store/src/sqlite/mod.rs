@@ -196,11 +196,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_hold(&self, hold: NewHold) -> StoreResult<Hold> {
-        self.write(move |c| {
-            holds::create(c, &hold)?;
-            holds::load(c, &hold.id)
-        })
-        .await
+        self.write(move |c| holds::create(c, &hold)).await
     }
     async fn hold(&self, id: &str) -> StoreResult<Hold> {
         let id = id.to_owned();

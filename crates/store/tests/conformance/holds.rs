@@ -3,7 +3,7 @@
 
 use super::fixtures::{GA_PRICE, T0, TTL, VIP_PRICE, World};
 use super::support::{availability_of, hold_seats, hold_units, new_hold, pay, seat_states};
-use admit_domain::{HoldState, MAX_TICKETS_PER_HOLD, SeatId, SeatPos, best_available};
+use admit_domain::{EntryPolicy, HoldState, MAX_TICKETS_PER_HOLD, SeatId, SeatPos, best_available};
 use admit_store::{HoldRequest, NewHold, SeatState, Store, StoreError};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -34,6 +34,30 @@ pub async fn holding_explicit_seats_marks_them_held(store: Arc<dyn Store>) {
         seat_states(&*store, w.sessions[1]).await.values().all(|s| *s == SeatState::Free),
         "other session untouched"
     );
+}
+
+/// What `create_hold` answers is exactly what reading the hold back gives: grade codes, seat
+/// labels, entry policies and prices of every line, for each kind of request.
+pub async fn a_new_hold_is_answered_exactly_as_it_reads_back(store: Arc<dyn Store>) {
+    let pass_out = EntryPolicy { max_entries: 10, reentry: true, multi_day: false };
+    let w = World::builder().ga_policy(pass_out).build(&*store).await;
+    let (vip, r) = (w.seats_of(&*store, w.session(), w.vip.id).await, w.seats_of(&*store, w.session(), w.r.id).await);
+    let requests = [
+        HoldRequest::Units { grade: w.ga.id, quantity: 3 },
+        HoldRequest::Seats(vec![r[2].id, vip[0].id, r[3].id]),
+        HoldRequest::BestAvailable { grade: w.vip.id, quantity: 2, require_adjacent: true },
+        HoldRequest::BestAvailable { grade: w.r.id, quantity: 3, require_adjacent: false },
+    ];
+    for request in requests {
+        let answered = store.create_hold(new_hold(w.session(), request.clone(), T0)).await.unwrap();
+        assert_eq!(store.hold(&answered.id).await.unwrap(), answered, "{request:?}");
+    }
+    let ga = hold_units(&*store, w.session(), w.ga.id, 1).await.unwrap();
+    assert_eq!((ga.lines[0].grade_code.as_str(), ga.lines[0].policy), ("GA", pass_out));
+    // The last seat of each grade: none of the holds above takes them.
+    let mixed = hold_seats(&*store, w.session(), &[r[15].id, vip[11].id], T0).await.unwrap();
+    let codes: Vec<_> = mixed.lines.iter().map(|l| (l.grade_code.as_str(), l.seat.as_ref().map(|s| s.0))).collect();
+    assert_eq!(codes, [("R", Some(r[15].id)), ("VIP", Some(vip[11].id))], "lines keep the order asked for");
 }
 
 pub async fn a_hold_including_a_taken_seat_fails_and_changes_nothing(store: Arc<dyn Store>) {

@@ -55,6 +55,7 @@ macro_rules! conformance_tests {
             }
             holds {
                 holding_explicit_seats_marks_them_held,
+                a_new_hold_is_answered_exactly_as_it_reads_back,
                 a_hold_including_a_taken_seat_fails_and_changes_nothing,
                 a_seat_of_another_session_is_invalid,
                 a_seat_listed_twice_is_invalid,
