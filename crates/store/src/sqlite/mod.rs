@@ -229,11 +229,18 @@ impl Store for SqliteStore {
     }
     async fn complete_order(&self, order: CompleteOrder) -> StoreResult<Order> {
         self.write(move |c| {
-            let id = orders::complete(c, &order)?;
+            let done = orders::complete(c, &order)?;
+            let id = match &done {
+                orders::Completed::Issued(o) => &o.id,
+                orders::Completed::Already(id) => id,
+            };
             if let Some(link) = &order.login_link {
-                phone::create_login_link(c, &link.for_order(&id, order.now_ms))?;
+                phone::create_login_link(c, &link.for_order(id, order.now_ms))?;
             }
-            orders::load_order(c, &id)
+            match done {
+                orders::Completed::Issued(o) => Ok(o),
+                orders::Completed::Already(id) => orders::load_order(c, &id),
+            }
         })
         .await
     }

@@ -1,14 +1,18 @@
 //! Payments, orders and tickets: the step from an approved payment to issued tickets.
 
-use super::sql::{exec, exec_unique, row, rows, scalar};
+use super::sql::{SqlRow, exec, exec_unique, row, rows, scalar};
 use crate::decode::{self, TICKET_SELECT};
 use crate::model::*;
-use crate::rows::{Columns, i64_at, money_at, parsed, str_at};
+use crate::rows::{Columns, corrupt, i64_at, money_at, parsed, str_at};
 use crate::rules::{check_tickets_match, settle_from};
 use crate::{StoreError, StoreResult};
-use admit_domain::{HoldState, PaymentState, TicketId};
+use admit_domain::{
+    Currency, EntryPolicy, EventId, GradeId, HoldState, Money, OrderState, PaymentState, SeatId, SessionEntries,
+    SessionId, TicketId, TicketStatus,
+};
 use rusqlite::{Connection, params};
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 pub fn begin_payment(c: &Connection, p: &NewPayment) -> StoreResult<()> {
     let h = row(c, "SELECT state, expires_at, total_minor, currency FROM holds WHERE id = ?", [&p.hold_id])?
@@ -61,7 +65,15 @@ pub fn settle_payment(
     Ok(())
 }
 
-pub fn complete(c: &Connection, o: &CompleteOrder) -> StoreResult<String> {
+/// What completing an order did: issued it now (answered from what was written, as a read of
+/// it would; the conformance suite holds it to that), or found the order this payment had
+/// already completed.
+pub enum Completed {
+    Issued(Order),
+    Already(String),
+}
+
+pub fn complete(c: &Connection, o: &CompleteOrder) -> StoreResult<Completed> {
     // The payment with the order it already paid for, if any (a repeated completion answers
     // with that order), then the hold with its lines: two reads on the single writer.
     let p = row(
@@ -72,7 +84,7 @@ pub fn complete(c: &Connection, o: &CompleteOrder) -> StoreResult<String> {
     )?
     .ok_or(StoreError::NotFound("payment"))?;
     if let Some(existing) = p.opt_str_col("order_id")? {
-        return Ok(existing);
+        return Ok(Completed::Already(existing));
     }
     if str_at(&p, "hold_id")? != o.hold_id {
         return Err(StoreError::Invalid("the payment belongs to another hold".into()));
@@ -83,8 +95,12 @@ pub fn complete(c: &Connection, o: &CompleteOrder) -> StoreResult<String> {
     }
     let mut lines = rows(
         c,
-        "SELECT h.session_id, h.state, h.expires_at, h.total_minor, h.currency, l.grade_id, l.seat_id, l.quantity
-         FROM holds h LEFT JOIN hold_lines l ON l.hold_id = h.id WHERE h.id = ?",
+        "SELECT h.session_id, s.event_id, h.state, h.expires_at, h.total_minor, h.currency,
+                l.grade_id, l.seat_id, l.quantity, g.code AS grade_code, g.reentry, g.multi_day,
+                st.label AS seat_label, st.row_rank, st.number
+         FROM holds h JOIN sessions s ON s.id = h.session_id LEFT JOIN hold_lines l ON l.hold_id = h.id
+         LEFT JOIN grades g ON g.id = l.grade_id LEFT JOIN seats st ON st.id = l.seat_id
+         WHERE h.id = ?",
         [&o.hold_id],
     )?;
     let h = lines.first().ok_or(StoreError::NotFound("hold"))?;
@@ -93,6 +109,7 @@ pub fn complete(c: &Connection, o: &CompleteOrder) -> StoreResult<String> {
         return Err(StoreError::HoldNotActive(state));
     }
     let (session, total, currency) = (i64_at(h, "session_id")?, i64_at(h, "total_minor")?, str_at(h, "currency")?);
+    let (event, amount) = (EventId(i64_at(h, "event_id")?), money_at(h, "total_minor", "currency")?);
     // A hold without lines comes back as one row of NULL line columns.
     lines.retain(|l| matches!(l.opt_i64_col("grade_id"), Ok(Some(_))));
     let seat_lines = check_tickets_match(&lines, &o.tickets)?;
@@ -151,7 +168,72 @@ pub fn complete(c: &Connection, o: &CompleteOrder) -> StoreResult<String> {
             || StoreError::Conflict("a seat or ticket id in this order is already taken".into()),
         )?;
     }
-    Ok(o.order_id.clone())
+    let tickets = issued_tickets(o, &lines, SessionId(session), event, amount.currency)?;
+    Ok(Completed::Issued(Order {
+        id: o.order_id.clone(),
+        hold_id: o.hold_id.clone(),
+        payment_id: o.payment_id.clone(),
+        session_id: SessionId(session),
+        event_id: event,
+        state: OrderState::Paid,
+        total: amount,
+        created_at_ms: o.now_ms,
+        tickets,
+    }))
+}
+
+/// The order's new tickets as [`load_order`] reads them: grade code and policy from their
+/// hold line, seat label from their seat, in seat order (row rank, number) then by reference.
+fn issued_tickets(
+    o: &CompleteOrder,
+    lines: &[SqlRow],
+    session: SessionId,
+    event: EventId,
+    currency: Currency,
+) -> StoreResult<Vec<Ticket>> {
+    let mut grades = BTreeMap::new();
+    let mut seats = BTreeMap::new();
+    for l in lines {
+        let grade = GradeId(i64_at(l, "grade_id")?);
+        if let Entry::Vacant(new) = grades.entry(grade) {
+            new.insert((str_at(l, "grade_code")?, l.bool_col("reentry")?, l.bool_col("multi_day")?));
+        }
+        if let Some(seat) = l.opt_i64_col("seat_id")? {
+            seats.insert(SeatId(seat), (str_at(l, "seat_label")?, i64_at(l, "row_rank")?, i64_at(l, "number")?));
+        }
+    }
+    let mut sorted = Vec::with_capacity(o.tickets.len());
+    for t in &o.tickets {
+        let (code, reentry, multi_day) =
+            grades.get(&t.grade_id).ok_or_else(|| corrupt("a ticket of no line's grade"))?;
+        let seat = match t.seat_id {
+            Some(id) => Some(seats.get(&id).ok_or_else(|| corrupt("a ticket of no line's seat"))?),
+            None => None,
+        };
+        let ticket = Ticket {
+            id: t.id,
+            order_id: o.order_id.clone(),
+            session_id: session,
+            event_id: event,
+            grade_id: t.grade_id,
+            grade_code: code.clone(),
+            seat_label: seat.map(|(label, _, _)| label.clone()),
+            reference: t.reference.clone(),
+            version: t.version,
+            status: TicketStatus::Valid,
+            entries_used: 0,
+            max_entries: t.max_entries,
+            policy: EntryPolicy { max_entries: t.max_entries, reentry: *reentry, multi_day: *multi_day },
+            inside: false,
+            session_entries: SessionEntries::default(),
+            credential: t.credential.clone(),
+            inspection_code: t.inspection_code.clone(),
+            price: Money { minor: t.price_minor, currency },
+        };
+        sorted.push((seat.map(|(_, rank, number)| (*rank, *number)), ticket));
+    }
+    sorted.sort_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.reference.cmp(&y.reference)));
+    Ok(sorted.into_iter().map(|(_, t)| t).collect())
 }
 
 pub fn payment(c: &Connection, id: &str) -> StoreResult<Payment> {

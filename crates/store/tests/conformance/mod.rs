@@ -79,6 +79,7 @@ macro_rules! conformance_tests {
             }
             orders {
                 completing_an_order_issues_tickets_and_sells_the_seats,
+                a_completed_order_is_answered_exactly_as_it_reads_back,
                 completing_an_order_twice_returns_the_same_order,
                 completing_after_the_hold_expired_sells_nothing,
                 a_ticket_count_that_differs_from_the_hold_is_invalid,

@@ -3,8 +3,8 @@
 
 use super::fixtures::{GA_PRICE, MINUTE, T0, TTL, World};
 use super::payments::one_vip_hold;
-use super::support::{availability_of, completion, hold_units, payment_for, seat_states, tickets_for};
-use admit_domain::{HoldState, OrderState, PaymentState, TicketStatus};
+use super::support::{availability_of, completion, hold_seats, hold_units, pay, payment_for, seat_states, tickets_for};
+use admit_domain::{EntryPolicy, HoldState, OrderState, PaymentState, TicketStatus};
 use admit_store::{SeatState, Store, StoreError};
 use std::sync::Arc;
 
@@ -57,6 +57,28 @@ pub async fn completing_an_order_issues_tickets_and_sells_the_seats(store: Arc<d
     let a = availability_of(&*store, w.session(), w.vip.id).await;
     assert_eq!((a.held, a.sold, a.remaining()), (0, 2, a.total - 2));
     assert_eq!(store.order(&order.id).await.unwrap(), order);
+}
+
+/// What `complete_order` answers is exactly what reading the order back gives: tickets in
+/// seat order then by reference, with grade codes, seat labels, entry policies and prices.
+pub async fn a_completed_order_is_answered_exactly_as_it_reads_back(store: Arc<dyn Store>) {
+    let pass_out = EntryPolicy { max_entries: 10, reentry: true, multi_day: false };
+    let w = World::builder().ga_policy(pass_out).build(&*store).await;
+    let (vip, r) = (w.seats_of(&*store, w.session(), w.vip.id).await, w.seats_of(&*store, w.session(), w.r.id).await);
+    let holds = [
+        hold_units(&*store, w.session(), w.ga.id, 4).await.unwrap(),
+        hold_seats(&*store, w.session(), &[r[3].id, vip[1].id, r[2].id, vip[0].id], T0).await.unwrap(),
+    ];
+    let mut answers = Vec::new();
+    for hold in holds {
+        let answered = pay(&*store, &hold, T0).await.unwrap();
+        assert_eq!(store.order(&answered.id).await.unwrap(), answered, "{:?}", hold.lines);
+        assert_eq!(answered.tickets.len(), 4);
+        answers.push(answered);
+    }
+    let ga = &answers[0].tickets[0];
+    assert_eq!((ga.grade_code.as_str(), ga.policy, ga.seat_label.as_deref()), ("GA", pass_out, None));
+    assert!(answers[1].tickets.iter().all(|t| t.seat_label.is_some()));
 }
 
 pub async fn completing_an_order_twice_returns_the_same_order(store: Arc<dyn Store>) {
