@@ -164,6 +164,10 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("payment-declined", "The card was declined; `decline_code` says why; the hold is kept (402)."),
     ("payment-timeout", "The payment provider did not answer in time; the hold is kept (504)."),
     ("payment-unavailable", "The payment provider is unavailable; the hold is kept (503)."),
+    (
+        "tickets-not-issued",
+        "The payment was approved but the tickets cannot be issued; it was refunded and the hold released (500).",
+    ),
     ("idempotency-key-reused", "The Idempotency-Key was used for a different request (422)."),
     ("idempotency-in-progress", "A request with this Idempotency-Key is still running (409)."),
     (

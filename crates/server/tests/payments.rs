@@ -176,3 +176,61 @@ async fn payments_a_crash_left_open_are_settled_without_any_request() {
     assert_eq!(app.store.payment("crashed-unseen").await.unwrap().state, PaymentState::Declined);
     json_body(app.pay(&never_charged, cards::APPROVED).await, StatusCode::CREATED).await;
 }
+
+#[tokio::test]
+async fn an_approved_charge_whose_ticket_cannot_be_signed_is_refunded_and_the_hold_released() {
+    let app = TestApp::spawn().await;
+    let (session, grade) = support::fixtures::one_seat_event(app.store.as_ref(), &app, &"X".repeat(80)).await;
+    let hold = created_hold(app.hold_best(session, grade, 1).await).await;
+    let hold_id = hold["id"].as_str().unwrap();
+
+    let refused =
+        problem(app.pay(hold_id, cards::APPROVED).await, StatusCode::INTERNAL_SERVER_ERROR, "tickets-not-issued").await;
+
+    assert_eq!(refused["refunded"], true, "{refused}");
+    let payments = app.payments().await;
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0].state, PaymentState::Refunded, "{payments:?}");
+    assert!(app.gateway.was_refunded(&payments[0].id).await.unwrap(), "the simulator's ledger shows the refund");
+    assert_eq!(json_body(app.get(&format!("/holds/{hold_id}")).await, StatusCode::OK).await["state"], "released");
+}
+
+#[tokio::test]
+async fn the_reconciler_refunds_an_unissuable_charge_and_still_settles_the_others() {
+    let settings = Settings {
+        payment_timeout: Duration::from_millis(300),
+        reconcile_interval: Duration::from_millis(100),
+        ..Settings::default()
+    };
+    let app = TestApp::spawn_with(Config { settings, ..Config::default() }).await;
+    let (session, grade) = support::fixtures::one_seat_event(app.store.as_ref(), &app, &"X".repeat(80)).await;
+    let unissuable = created_hold(app.hold_best(session, grade, 1).await).await["id"].as_str().unwrap().to_owned();
+    let fine = vip_hold(&app, 1).await;
+    // The crash: both attempts recorded as pending and approved at the gateway, no answer kept.
+    // The unissuable one is older, so the reconciler meets it first.
+    let card = PaymentMethod::Card(CardDetails::parse(cards::APPROVED, 12, 2034, "123").unwrap());
+    for (age, payment_id, hold_id) in [(120_000, "crashed-unissuable", &unissuable), (60_000, "crashed-fine", &fine)] {
+        let amount = app.store.hold(hold_id).await.unwrap().total;
+        let attempt = NewPayment {
+            id: payment_id.into(),
+            hold_id: hold_id.clone(),
+            gateway: "card-simulator".into(),
+            amount,
+            method: "card **** 4242".into(),
+            now_ms: now_ms() - age,
+        };
+        app.store.begin_payment(attempt).await.unwrap();
+        app.gateway.charge(payment_id, amount, &card).await.unwrap();
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.payments().await.iter().any(|p| p.state == PaymentState::Pending) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    assert_eq!(app.store.payment("crashed-unissuable").await.unwrap().state, PaymentState::Refunded);
+    assert!(app.gateway.was_refunded("crashed-unissuable").await.unwrap(), "the charge went back");
+    assert_eq!(app.store.payment("crashed-fine").await.unwrap().state, PaymentState::Approved);
+    let hold = json_body(app.get(&format!("/holds/{fine}")).await, StatusCode::OK).await;
+    assert_eq!(hold["state"], "converted", "{hold}");
+}

@@ -1,5 +1,8 @@
 //! Issuing tickets for a paid hold: ids, signed credentials and inspection passwords are all
 //! made before the store's write transaction, so no signing happens under its lock.
+//!
+//! A failure says whether trying again can help: a ticket the credential cannot carry will never
+//! be signed (the charge must be refunded), while a store that did not answer may next time.
 
 use crate::state::AppState;
 use admit_credential::{HolderBinding, Payload, inspection_password, ticket_reference};
@@ -10,7 +13,19 @@ use rand::Rng;
 /// Tickets stay valid for this long after the session ends (late exits, delayed departures).
 const GRACE_AFTER_END_MS: i64 = 6 * 3600 * 1000;
 
-pub async fn build_tickets(state: &AppState, hold: &Hold) -> Result<Vec<NewTicket>, StoreError> {
+/// Why a paid hold's tickets could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    /// The ticket can never be signed as it stands (e.g. a seat label or grade code longer
+    /// than the credential carries): retrying cannot help, the charge must go back.
+    #[error("cannot sign the ticket: {0}")]
+    Unsignable(String),
+    /// Reading the session, event or keys failed; a later attempt may succeed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub async fn build_tickets(state: &AppState, hold: &Hold) -> Result<Vec<NewTicket>, IssueError> {
     let session = state.places.session_detail(state.store.as_ref(), hold.session_id).await?;
     // A multi-day pass is valid from the first session's doors to the last one's end.
     let event_window = match hold.lines.iter().any(|l| l.policy.multi_day) {
@@ -42,8 +57,7 @@ pub async fn build_tickets(state: &AppState, hold: &Hold) -> Result<Vec<NewTicke
                 holder: HolderBinding::None,
                 reserved: Vec::new(),
             };
-            let credential =
-                signer.issuer.issue(payload).map_err(|e| StoreError::Invalid(format!("cannot sign ticket: {e}")))?;
+            let credential = signer.issuer.issue(payload).map_err(|e| IssueError::Unsignable(e.to_string()))?;
             tickets.push(NewTicket {
                 id: TicketId(id),
                 reference: ticket_reference(id as u64),

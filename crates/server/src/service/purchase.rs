@@ -3,12 +3,12 @@
 //! `reconcile` repairs what a crash interrupted.
 
 use crate::error::ApiError;
-use crate::service::issue::build_tickets;
+use crate::service::issue::{IssueError, build_tickets};
 use crate::service::login_link;
 use crate::state::{AppState, now_ms};
 use admit_domain::{HoldState, PaymentState};
 use admit_payments::{ChargeOutcome, GatewayError, PaymentMethod};
-use admit_store::{CompleteOrder, Hold, NewPayment, Order, OrderLoginLink, StoreError};
+use admit_store::{CompleteOrder, Hold, NewPayment, Order, OrderLoginLink, Payment, StoreError};
 use axum::http::StatusCode;
 
 /// What paying produced: a new order with its confirmation's login link (stored with the
@@ -101,7 +101,11 @@ pub async fn finish_approved(
     authorization: &str,
     login_link: Option<OrderLoginLink>,
 ) -> Result<Order, ApiError> {
-    let tickets = build_tickets(state, hold).await?;
+    let tickets = match build_tickets(state, hold).await {
+        Ok(tickets) => tickets,
+        Err(IssueError::Unsignable(why)) => return Err(refund_unissuable(state, hold, payment_id, &why).await?),
+        Err(IssueError::Store(e)) => return Err(e.into()),
+    };
     let completed = state
         .store
         .complete_order(CompleteOrder {
@@ -142,6 +146,24 @@ pub async fn finish_approved(
     }
 }
 
+/// The charge went through but its tickets can never be signed: the money goes back and the
+/// hold is released (paying it again could only end the same way). Answers the problem to show.
+async fn refund_unissuable(state: &AppState, hold: &Hold, payment_id: &str, why: &str) -> Result<ApiError, ApiError> {
+    tracing::error!(hold.id = %hold.id, payment.id = %payment_id, error = why, "a paid hold's tickets cannot be signed");
+    refund(state, payment_id, &format!("tickets could not be issued: {why}")).await?;
+    if let Err(e) = state.store.cancel_hold(&hold.id, now_ms()).await {
+        tracing::warn!(hold.id = %hold.id, error = %e, "could not release a hold whose tickets cannot be issued");
+    }
+    Ok(ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "tickets-not-issued",
+        "Tickets could not be issued",
+        "The payment was approved but these tickets cannot be issued, so it was refunded in full and the hold released. Please contact the organiser.",
+    )
+    .with("refunded", true)
+    .with("hold_id", &hold.id))
+}
+
 async fn refund(state: &AppState, payment_id: &str, why: &str) -> Result<(), ApiError> {
     state.gateway.refund(payment_id).await.map_err(|e| ApiError::Internal(format!("refund failed: {e}")))?;
     state.store.settle_payment(payment_id, PaymentState::Refunded, Some(why), now_ms()).await?;
@@ -151,46 +173,66 @@ async fn refund(state: &AppState, payment_id: &str, why: &str) -> Result<(), Api
 
 /// Settles attempts a crash or a time-out left open, by asking the gateway what happened.
 /// Only attempts older than the payment timeout are touched, so a live request on another
-/// node is never raced. Returns how many attempts were settled.
+/// node is never raced. An attempt that cannot be settled now (the gateway or the store did not
+/// answer) is logged and tried again next time; it never stops the others. Returns how many
+/// attempts were settled.
 pub async fn reconcile(state: &AppState) -> Result<usize, ApiError> {
     let before = now_ms() - state.settings.payment_timeout.as_millis() as i64;
     let mut settled = 0;
-    for p in state.store.payments_in_state(PaymentState::Pending, before).await? {
-        // Void, not look up: on another node (or in the gateway's queue) the charge may still be
-        // on its way; after the void it can no longer land unseen.
-        let outcome = state.gateway.void(&p.id).await.map_err(|e| ApiError::Internal(e.to_string()))?;
-        match outcome {
-            Some(ChargeOutcome::Approved { authorization }) => {
-                let hold = state.store.hold(&p.hold_id).await?;
-                match finish_approved(state, &hold, &p.id, &authorization, None).await {
-                    Ok(_) | Err(ApiError::Problem { .. }) => {}
-                    Err(e) => return Err(e),
+    for from in [PaymentState::Pending, PaymentState::TimedOut] {
+        for p in state.store.payments_in_state(from, before).await? {
+            let outcome = match from {
+                PaymentState::Pending => settle_pending(state, &p).await,
+                _ => settle_timed_out(state, &p).await,
+            };
+            // Settled means the attempt left its state, whatever path got it there.
+            match (outcome, state.store.payment(&p.id).await) {
+                (_, Ok(now)) if now.state != from => {
+                    tracing::info!(payment.id = %p.id, state = ?now.state, "reconciled a payment");
+                    settled += 1;
                 }
-            }
-            Some(ChargeOutcome::Declined(reason)) => {
-                state.store.settle_payment(&p.id, PaymentState::Declined, Some(reason.code()), now_ms()).await?;
-            }
-            None => {
-                state.store.settle_payment(&p.id, PaymentState::Declined, Some("not_charged"), now_ms()).await?;
-            }
-        }
-        tracing::info!(payment.id = %p.id, "reconciled a pending payment");
-        settled += 1;
-    }
-    for p in state.store.payments_in_state(PaymentState::TimedOut, before).await? {
-        let outcome = state.gateway.void(&p.id).await.map_err(|e| ApiError::Internal(e.to_string()))?;
-        match outcome {
-            Some(ChargeOutcome::Approved { .. }) => {
-                refund(state, &p.id, "charged after the buyer was told it timed out").await?
-            }
-            _ => {
-                state
-                    .store
-                    .settle_payment(&p.id, PaymentState::Declined, Some("timed_out_not_charged"), now_ms())
-                    .await?
+                (Err(e), _) => tracing::warn!(payment.id = %p.id, error = %e, "could not reconcile a payment yet"),
+                (Ok(()), Err(e)) => {
+                    tracing::warn!(payment.id = %p.id, error = %e, "could not read a reconciled payment")
+                }
+                (Ok(()), Ok(_)) => tracing::warn!(payment.id = %p.id, "a payment is still unsettled after reconciling"),
             }
         }
-        settled += 1;
     }
     Ok(settled)
+}
+
+/// A `pending` attempt: void it at the gateway (on another node, or in the gateway's queue, the
+/// charge may still be on its way; after the void it can no longer land unseen), then issue the
+/// tickets of what was charged (or refund it), or record that nothing was.
+async fn settle_pending(state: &AppState, p: &Payment) -> Result<(), ApiError> {
+    let outcome = state.gateway.void(&p.id).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    match outcome {
+        Some(ChargeOutcome::Approved { authorization }) => {
+            let hold = state.store.hold(&p.hold_id).await?;
+            match finish_approved(state, &hold, &p.id, &authorization, None).await {
+                // A refusal (hold ended, tickets unissuable) was refunded and recorded on the way.
+                Ok(_) | Err(ApiError::Problem { .. }) => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
+        Some(ChargeOutcome::Declined(reason)) => {
+            Ok(state.store.settle_payment(&p.id, PaymentState::Declined, Some(reason.code()), now_ms()).await?)
+        }
+        None => Ok(state.store.settle_payment(&p.id, PaymentState::Declined, Some("not_charged"), now_ms()).await?),
+    }
+}
+
+/// A `timed_out` attempt: the buyer was told it failed, so any charge that landed goes back.
+async fn settle_timed_out(state: &AppState, p: &Payment) -> Result<(), ApiError> {
+    let outcome = state.gateway.void(&p.id).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    match outcome {
+        Some(ChargeOutcome::Approved { .. }) => {
+            refund(state, &p.id, "charged after the buyer was told it timed out").await
+        }
+        _ => Ok(state
+            .store
+            .settle_payment(&p.id, PaymentState::Declined, Some("timed_out_not_charged"), now_ms())
+            .await?),
+    }
 }

@@ -243,3 +243,27 @@ fn event_keys() -> EventKeys {
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
+
+/// A one-seat event at the hall whose only seat is labelled `label`: with a label longer than
+/// a credential carries, its ticket can never be signed. Returns its session and grade.
+pub async fn one_seat_event(store: &dyn Store, world: &World, label: &str) -> (SessionId, GradeId) {
+    let venue = store.gate(world.hall_gates[0]).await.expect("the hall's gate").venue_id;
+    let mut seat = rows("VIP", "Floor", &["A"], (1, 1), 0);
+    seat[0].label = label.into();
+    let event = NewEvent {
+        organiser_id: world.organiser.id,
+        venue_id: venue,
+        name: "One Seat".into(),
+        kind: EventKind::Concert,
+        description: "A single reserved seat.".into(),
+        currency: Currency::KRW,
+        route: None,
+        grades: vec![grade("VIP", SeatingMode::Reserved, VIP_PRICE, 0, 1)],
+        sessions: vec![session("Tonight", 30)],
+        seats: seat,
+        keys: event_keys(),
+    };
+    let id = store.create_event(event).await.expect("create the one-seat event");
+    let detail = store.event(id).await.expect("read back the one-seat event");
+    (detail.sessions[0].id, detail.grades[0].id)
+}
