@@ -7,6 +7,7 @@ mod floor;
 mod gate;
 mod http;
 mod onsale;
+mod openloop;
 mod stats;
 mod verify;
 
@@ -25,7 +26,8 @@ enum Command {
     Floor(floor::Args),
     /// C gates scan every sold ticket once, plus duplicates and forgeries; every verdict checked.
     Gate(gate::Args),
-    /// N concurrent buyers race for M seats (or GA units): hold 1, pay, repeat until sold out.
+    /// N concurrent buyers race for M seats (or GA units): hold 1, pay, repeat until sold out;
+    /// or, with `--rates`, buyers arriving at fixed rates (open loop).
     Onsale(onsale::Args),
     /// Offline credential verifications per second on one core.
     Verify(verify::Args),

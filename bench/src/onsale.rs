@@ -1,5 +1,6 @@
 //! The on-sale benchmark: N buyers race for M seats; each holds one, pays with an approving
 //! test card, and repeats until "sold out". Verifies exactly M sold and no seat twice.
+//! With `--rates`, the open loop instead (`openloop.rs`).
 
 use crate::stats::Samples;
 use crate::{crowd, fixture, http};
@@ -24,6 +25,17 @@ pub struct Args {
     /// The store behind the server.
     #[arg(long, value_enum, default_value_t = fixture::Backend::Sqlite)]
     pub backend: fixture::Backend,
+    /// Open loop: buyers arrive at each of these rates per second (comma-separated), whatever
+    /// the server does, each rate on a fresh server; `--buyers` is then the number of
+    /// connections they arrive on. Without it, the closed loop of `--buyers` buyers.
+    #[arg(long, value_delimiter = ',')]
+    pub rates: Vec<u32>,
+    /// Open loop: seconds of arrivals at each rate.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u32,
+    /// Open loop: the p99 (ms) a rate must stay within to count as served.
+    #[arg(long, default_value_t = 100.0)]
+    pub p99_target_ms: f64,
 }
 
 #[derive(Default)]
@@ -82,6 +94,9 @@ async fn buyer(base: String, session: i64, grade: i64) -> BuyerResult {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if !args.rates.is_empty() {
+        return crate::openloop::run(&args);
+    }
     let server = fixture::start(args.seats, !args.ga, args.server_threads, args.backend)?;
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("load-gen").enable_all().build()?;
