@@ -14,6 +14,7 @@ use admit_server::service::purchase::{self, Paid};
 use admit_store::{
     EventKeys, HoldRequest, NewEvent, NewGate, NewGrade, NewHold, NewSeat, NewSession, NewVenue, StaffRole, Store,
 };
+use chrono::{DateTime, FixedOffset};
 use rand::{Rng, RngCore};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -72,14 +73,25 @@ fn rows(grade: &str, section: &str, labels: &[&str], count: i32, first_rank: i32
     seats
 }
 
-fn session(label: &str, starts_in_h: i64, length_h: i64) -> NewSession {
-    let start = now_ms() + starts_in_h * HOUR;
+/// Seoul's time (UTC+9, no daylight saving), the demo venues' local time.
+fn seoul() -> FixedOffset {
+    FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"))
+}
+
+/// A session starting on the first half hour at least `starts_in_h` hours from now, labelled
+/// with its own local date and time (`prefix` first, e.g. "Departs"), so the label always says
+/// when it is.
+fn session(prefix: &str, starts_in_h: i64, length_h: i64) -> NewSession {
+    let half_hour = HOUR / 2;
+    let start = (now_ms() + starts_in_h * HOUR).div_euclid(half_hour) * half_hour + half_hour;
+    let local = DateTime::from_timestamp_millis(start).map(|t| t.with_timezone(&seoul()));
+    let when = local.map(|t| t.format("%a %-d %b %H:%M").to_string()).unwrap_or_default();
     NewSession {
-        label: label.into(),
+        label: format!("{prefix}{}{when}", if prefix.is_empty() { "" } else { " " }),
         starts_at_ms: start,
         ends_at_ms: start + length_h * HOUR,
         // Doors open early enough that tonight's tickets scan right away in the demo.
-        doors_at_ms: start - (starts_in_h.max(0) + 1) * HOUR,
+        doors_at_ms: start - (starts_in_h.max(0) + 2) * HOUR,
     }
 }
 
@@ -149,7 +161,7 @@ async fn seed_events(store: &dyn Store) -> anyhow::Result<OrganiserId> {
                 grade("R", "R seat", SeatingMode::Reserved, 132_000, 0, 1),
                 grade("S", "S seat", SeatingMode::Reserved, 99_000, 0, 1),
             ],
-            sessions: vec![session("Tonight 19:30", 2, 3), session("Tomorrow 18:00", 24, 3)],
+            sessions: vec![session("", 2, 3), session("", 24, 3)],
             seats,
             keys: keys(),
         })
@@ -160,15 +172,20 @@ async fn seed_events(store: &dyn Store) -> anyhow::Result<OrganiserId> {
             venue_id: park.id,
             name: "Han River Summer Festival".into(),
             kind: EventKind::Concert,
-            description: "General admission. The weekend pass allows re-entry (two entries).".into(),
+            description: "General admission. The weekend pass allows re-entry: pass out at an exit lane and come \
+                          back in, up to four entries."
+                .into(),
             currency: Currency::KRW,
             route: None,
             grades: vec![
                 grade("EARLY", "Early bird standing", SeatingMode::GeneralAdmission, 45_000, 200, 1),
                 grade("GA", "Standing", SeatingMode::GeneralAdmission, 60_000, 1_000, 1),
-                grade("PASS", "Weekend pass", SeatingMode::GeneralAdmission, 150_000, 50, 2),
+                NewGrade {
+                    policy: EntryPolicy { max_entries: 4, reentry: true, multi_day: false },
+                    ..grade("PASS", "Weekend pass", SeatingMode::GeneralAdmission, 150_000, 50, 1)
+                },
             ],
-            sessions: vec![session("Saturday", 1, 10)],
+            sessions: vec![session("", 1, 10)],
             seats: Vec::new(),
             keys: keys(),
         })
@@ -188,7 +205,7 @@ async fn seed_events(store: &dyn Store) -> anyhow::Result<OrganiserId> {
                 grade("FIRST", "First class", SeatingMode::Reserved, 83_700, 0, 1),
                 grade("STANDARD", "Standard", SeatingMode::Reserved, 59_800, 0, 1),
             ],
-            sessions: vec![session("Departs 06:00", 3, 3)],
+            sessions: vec![session("Departs", 3, 3)],
             seats: coach,
             keys: keys(),
         })
@@ -218,7 +235,7 @@ async fn phone_event(store: &dyn Store) -> anyhow::Result<EventId> {
             currency: Currency::KRW,
             route: None,
             grades: vec![grade("A", "A seat", SeatingMode::Reserved, 50_000, 0, 2)],
-            sessions: vec![session("Tonight 20:00", 3, 2)],
+            sessions: vec![session("", 3, 2)],
             seats: rows("A", "Hall", &["A", "B", "C", "D", "E"], 40, 0),
             keys: keys(),
         })

@@ -6,7 +6,7 @@ use super::deployment::Deployment;
 use super::http::get_ok;
 use serde_json::Value;
 
-/// The concert's first session ("Tonight 19:30") and its reserved grades.
+/// The concert's first session (tonight) and its reserved grades.
 pub const CONCERT_TONIGHT: i64 = 1;
 pub const VIP: i64 = 1;
 pub const R: i64 = 2;
