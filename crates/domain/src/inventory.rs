@@ -165,7 +165,7 @@ impl Inventory {
                 }
             }
         }
-        let currency = lines.first().map(|m| m.currency).ok_or(InventoryError::Empty)?;
+        let currency = lines.first().map(|m| m.currency()).ok_or(InventoryError::Empty)?;
         let total = Money::sum(currency, lines)?;
         self.orders.push(ModelOrder { hold, items, total });
         Ok(order)
@@ -219,10 +219,13 @@ impl Inventory {
             }
         }
         for order in &self.orders {
-            let expected: i64 =
-                order.items.iter().map(|i| self.prices[&i.grade()].minor * i64::from(i.ticket_count())).sum();
-            if order.total.minor != expected {
-                return Err(format!("order total {} but lines add up to {expected}", order.total.minor));
+            let priced = order.items.iter().map(|i| self.prices[&i.grade()].checked_mul(i.ticket_count()));
+            let expected = priced
+                .collect::<Result<Vec<_>, _>>()
+                .and_then(|lines| Money::sum(order.total.currency(), lines))
+                .map_err(|e| format!("order lines do not add up: {e}"))?;
+            if order.total != expected {
+                return Err(format!("order total {} but lines add up to {expected}", order.total));
             }
         }
         Ok(())

@@ -4,6 +4,7 @@
 //! server (online), the gate terminal (offline) and the store backends. Time is passed in as
 //! unix milliseconds; nothing here reads a clock.
 
+pub mod amount;
 pub mod checkin;
 pub mod credential_policy;
 pub mod event;
@@ -15,6 +16,7 @@ pub mod order;
 pub mod seating;
 pub mod waiting_room;
 
+pub use amount::{Amount, AmountError, Asset};
 pub use checkin::{
     DenyReason, Direction, EntryPolicy, EntryState, MAX_ENTRIES_LIMIT, ScanContext, SessionEntries, TicketAtGate,
     decide_entry,

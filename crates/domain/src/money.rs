@@ -53,19 +53,46 @@ pub enum MoneyError {
     Overflow,
     #[error("amount must not be negative")]
     Negative,
+    #[error("{0} is above the largest amount Admit accepts ({1})")]
+    TooLarge(i64, i64),
 }
 
-/// An amount in minor units (cents, won) of one currency.
+/// An amount in minor units (cents, won) of one currency: never negative, never above
+/// [`Money::MAX_MINOR`], and only built through [`Money::new`] (or serde, which checks the
+/// same), so every `Money` in the system is in range. Sums and products are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawMoney")]
 pub struct Money {
-    pub minor: i64,
-    pub currency: Currency,
+    minor: i64,
+    currency: Currency,
+}
+
+/// What serde reads before [`Money::new`] checks it.
+#[derive(Deserialize)]
+struct RawMoney {
+    minor: i64,
+    currency: Currency,
+}
+
+impl TryFrom<RawMoney> for Money {
+    type Error = MoneyError;
+    fn try_from(raw: RawMoney) -> Result<Money, MoneyError> {
+        Money::new(raw.minor, raw.currency)
+    }
 }
 
 impl Money {
+    /// The largest amount, in minor units, of any one price or total: 10^15 (ten trillion won,
+    /// or ten trillion cents). Far above any real ticket or order, and far enough below
+    /// `i64::MAX` that adding a few such amounts cannot overflow unnoticed anyway.
+    pub const MAX_MINOR: i64 = 1_000_000_000_000_000;
+
     pub fn new(minor: i64, currency: Currency) -> Result<Money, MoneyError> {
         if minor < 0 {
             return Err(MoneyError::Negative);
+        }
+        if minor > Money::MAX_MINOR {
+            return Err(MoneyError::TooLarge(minor, Money::MAX_MINOR));
         }
         Ok(Money { minor, currency })
     }
@@ -74,17 +101,26 @@ impl Money {
         Money { minor: 0, currency }
     }
 
+    /// The amount in minor units of its currency.
+    pub fn minor(&self) -> i64 {
+        self.minor
+    }
+
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         if self.currency != other.currency {
             return Err(MoneyError::CurrencyMismatch(self.currency, other.currency));
         }
         let minor = self.minor.checked_add(other.minor).ok_or(MoneyError::Overflow)?;
-        Ok(Money { minor, currency: self.currency })
+        Money::new(minor, self.currency)
     }
 
     pub fn checked_mul(self, quantity: u32) -> Result<Money, MoneyError> {
         let minor = self.minor.checked_mul(i64::from(quantity)).ok_or(MoneyError::Overflow)?;
-        Ok(Money { minor, currency: self.currency })
+        Money::new(minor, self.currency)
     }
 
     /// Sums amounts that must share one currency; an empty list sums to zero of `currency`.
@@ -122,10 +158,21 @@ mod tests {
     }
 
     #[test]
-    fn overflow_is_an_error_not_a_wrap() {
-        let a = Money::new(i64::MAX, Currency::EUR).unwrap();
-        assert_eq!(a.checked_mul(2), Err(MoneyError::Overflow));
-        assert_eq!(a.checked_add(Money::new(1, Currency::EUR).unwrap()), Err(MoneyError::Overflow));
+    fn amounts_past_the_bound_are_refused_not_wrapped() {
+        assert_eq!(Money::new(i64::MAX, Currency::EUR), Err(MoneyError::TooLarge(i64::MAX, Money::MAX_MINOR)));
+        assert_eq!(Money::new(-1, Currency::EUR), Err(MoneyError::Negative));
+        let top = Money::new(Money::MAX_MINOR, Currency::EUR).unwrap();
+        assert!(matches!(top.checked_mul(2), Err(MoneyError::TooLarge(..))));
+        assert_eq!(top.checked_mul(u32::MAX), Err(MoneyError::Overflow));
+        assert!(matches!(top.checked_add(Money::new(1, Currency::EUR).unwrap()), Err(MoneyError::TooLarge(..))));
+        assert_eq!(top.checked_mul(1), Ok(top));
+    }
+
+    #[test]
+    fn deserialising_checks_the_amount_like_new_does() {
+        let ok: Money = serde_json::from_str(r#"{"minor": 5000, "currency": {"code": [75, 82, 87]}}"#).unwrap();
+        assert_eq!(ok, Money::new(5000, Currency::KRW).unwrap());
+        assert!(serde_json::from_str::<Money>(r#"{"minor": -1, "currency": {"code": [75, 82, 87]}}"#).is_err());
     }
 
     #[test]

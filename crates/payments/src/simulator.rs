@@ -176,8 +176,8 @@ impl PaymentGateway for CardSimulator {
                 .and_then(|mut stmt| {
                     stmt.execute(params![
                         reference,
-                        amount.minor,
-                        amount.currency.code(),
+                        amount.minor(),
+                        amount.currency().code(),
                         last4,
                         outcome,
                         authorization

@@ -25,7 +25,7 @@ pub struct MoneyDto {
 
 impl From<Money> for MoneyDto {
     fn from(m: Money) -> Self {
-        MoneyDto { amount_minor: m.minor, currency: m.currency.code().to_owned(), display: m.to_string() }
+        MoneyDto { amount_minor: m.minor(), currency: m.currency().code().to_owned(), display: m.to_string() }
     }
 }
 

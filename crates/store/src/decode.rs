@@ -122,7 +122,7 @@ pub fn hold_line(l: &impl Columns, currency: Currency) -> StoreResult<HoldLine> 
         grade_code: str_at(l, "code")?,
         seat: l.opt_i64_col("seat_id")?.map(SeatId).zip(l.opt_str_col("seat_label")?),
         quantity: u32_at(l, "quantity")?,
-        unit_price: Money { minor: i64_at(l, "unit_price_minor")?, currency },
+        unit_price: Money::new(i64_at(l, "unit_price_minor")?, currency).map_err(|e| corrupt(e.to_string()))?,
         policy: crate::rules::entry_policy(l)?,
     })
 }
@@ -137,7 +137,7 @@ pub fn hold(id: &str, r: &impl Columns, lines: &[impl Columns]) -> StoreResult<H
         state: parsed(r, "state", HoldState::parse)?,
         created_at_ms: i64_at(r, "created_at")?,
         expires_at_ms: i64_at(r, "expires_at")?,
-        lines: lines.iter().map(|l| hold_line(l, total.currency)).collect::<StoreResult<_>>()?,
+        lines: lines.iter().map(|l| hold_line(l, total.currency())).collect::<StoreResult<_>>()?,
         total,
         order_id: r.opt_str_col("order_id")?,
     })

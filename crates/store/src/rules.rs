@@ -5,8 +5,8 @@ use crate::model::*;
 use crate::rows::{Columns, i64_at, parsed, str_at, u32_at};
 use crate::{StoreError, StoreResult};
 use admit_domain::{
-    DenyReason, EntryPolicy, EntryState, EventId, GradeId, MAX_TICKETS_PER_HOLD, PaymentState, ScanContext, SeatId,
-    SeatingMode, SessionEntries, SessionId, TicketAtGate, TicketStatus,
+    Currency, DenyReason, EntryPolicy, EntryState, EventId, GradeId, MAX_TICKETS_PER_HOLD, Money, MoneyError,
+    PaymentState, ScanContext, SeatId, SeatingMode, SessionEntries, SessionId, TicketAtGate, TicketStatus,
 };
 use std::collections::BTreeSet;
 
@@ -171,4 +171,12 @@ pub fn check_grade_policies(grades: &[NewGrade]) -> StoreResult<()> {
         g.policy.check().map_err(|why| StoreError::Invalid(format!("grade {}: {why}", g.code)))?;
     }
     Ok(())
+}
+
+/// A hold's total: each line's unit price times its quantity, summed, every step checked
+/// (`Invalid` past the largest amount Admit takes, never a wrapped number).
+pub(crate) fn hold_total(lines: &[HoldLine], currency: Currency) -> StoreResult<Money> {
+    let too_large = |e: MoneyError| StoreError::Invalid(format!("the hold's total: {e}"));
+    let priced = lines.iter().map(|l| l.unit_price.checked_mul(l.quantity)).collect::<Result<Vec<_>, _>>();
+    Money::sum(currency, priced.map_err(too_large)?).map_err(too_large)
 }

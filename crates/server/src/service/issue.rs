@@ -63,7 +63,7 @@ pub async fn build_tickets(state: &AppState, hold: &Hold) -> Result<Vec<NewTicke
                 reference: ticket_reference(id as u64),
                 grade_id: line.grade_id,
                 seat_id: line.seat.as_ref().map(|(seat, _)| *seat),
-                price_minor: line.unit_price.minor,
+                price_minor: line.unit_price.minor(),
                 version: 1,
                 max_entries: line.policy.max_entries,
                 credential: credential.to_text(),

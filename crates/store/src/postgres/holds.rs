@@ -19,7 +19,7 @@ use crate::model::*;
 use crate::rows::{Columns, i64_at, parsed, str_at};
 use crate::rules::{check_quantity, check_seat_list, grade_price};
 use crate::{StoreError, StoreResult};
-use admit_domain::{GradeId, HoldState, SeatId, SeatingMode, SessionId, best_available};
+use admit_domain::{GradeId, HoldState, Money, SeatId, SeatingMode, SessionId, best_available};
 use sqlx::{Connection, PgConnection, Row};
 use std::collections::{HashMap, HashSet};
 
@@ -107,7 +107,11 @@ async fn create_seated(conn: &mut PgConnection, h: &NewHold) -> StoreResult<()> 
 /// Inserts the hold and its lines (seats already claimed) and takes the counters: one call of
 /// `admit_insert_hold`.
 pub(super) async fn insert(conn: &mut PgConnection, h: &NewHold, currency: &str, lines: &[Line]) -> StoreResult<()> {
-    let total: i64 = lines.iter().map(|(_, _, q, p)| p * i64::from(*q)).sum();
+    let total = lines.iter().try_fold(0i64, |sum, (_, _, q, p)| {
+        p.checked_mul(i64::from(*q)).and_then(|line| sum.checked_add(line)).filter(|t| *t <= Money::MAX_MINOR)
+    });
+    let total =
+        total.ok_or_else(|| StoreError::Invalid("the hold's total is larger than any amount Admit takes".into()))?;
     sqlx::query("SELECT admit_insert_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
         .bind(&h.id)
         .bind(h.session_id.0)

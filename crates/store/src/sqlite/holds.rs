@@ -4,7 +4,7 @@ use super::sql::{SqlRow, exec, exec_unique, row, rows, scalar};
 use crate::decode::{self, HOLD_LINES};
 use crate::model::*;
 use crate::rows::{Columns, corrupt, i64_at, parsed, str_at};
-use crate::rules::{check_quantity, check_seat_list, entry_policy, grade_price};
+use crate::rules::{check_quantity, check_seat_list, entry_policy, grade_price, hold_total};
 use crate::{StoreError, StoreResult};
 use admit_domain::{
     Currency, EntryPolicy, EventId, GradeId, HoldState, Money, SeatId, SeatingMode, SessionId, best_available,
@@ -49,15 +49,15 @@ pub fn create(c: &Connection, h: &NewHold) -> StoreResult<Hold> {
             if claimed != 1 {
                 return Err(StoreError::SoldOut);
             }
-            vec![offered.line(None, *quantity, currency)]
+            vec![offered.line(None, *quantity, currency)?]
         }
     };
-    let total: i64 = lines.iter().map(|l| l.unit_price.minor * i64::from(l.quantity)).sum();
+    let total = hold_total(&lines, currency)?;
     exec_unique(
         c,
         "INSERT INTO holds (id, session_id, state, created_at, expires_at, total_minor, currency)
          VALUES (?, ?, 'active', ?, ?, ?, ?)",
-        params![h.id, h.session_id.0, h.now_ms, h.expires_at_ms, total, currency.code()],
+        params![h.id, h.session_id.0, h.now_ms, h.expires_at_ms, total.minor(), currency.code()],
         || StoreError::Conflict("hold id already exists".into()),
     )?;
     for (i, l) in lines.iter().enumerate() {
@@ -70,7 +70,7 @@ pub fn create(c: &Connection, h: &NewHold) -> StoreResult<Hold> {
                 l.grade_id.0,
                 l.seat.as_ref().map(|s| s.0.0),
                 i64::from(l.quantity),
-                l.unit_price.minor
+                l.unit_price.minor()
             ],
         )?;
     }
@@ -81,7 +81,7 @@ pub fn create(c: &Connection, h: &NewHold) -> StoreResult<Hold> {
         state: HoldState::Active,
         created_at_ms: h.now_ms,
         expires_at_ms: h.expires_at_ms,
-        total: Money::new(total, currency).map_err(|e| corrupt(e.to_string()))?,
+        total,
         lines,
         order_id: None,
     })
@@ -106,9 +106,16 @@ impl OfferedGrade {
         })
     }
 
-    fn line(&self, seat: Option<(SeatId, String)>, quantity: u32, currency: Currency) -> HoldLine {
-        let unit_price = Money { minor: self.price_minor, currency };
-        HoldLine { grade_id: self.id, grade_code: self.code.clone(), seat, quantity, unit_price, policy: self.policy }
+    fn line(&self, seat: Option<(SeatId, String)>, quantity: u32, currency: Currency) -> StoreResult<HoldLine> {
+        let unit_price = Money::new(self.price_minor, currency).map_err(|e| corrupt(e.to_string()))?;
+        Ok(HoldLine {
+            grade_id: self.id,
+            grade_code: self.code.clone(),
+            seat,
+            quantity,
+            unit_price,
+            policy: self.policy,
+        })
     }
 }
 
@@ -207,7 +214,7 @@ fn claim_seats(
             }
         };
         *per_grade.entry(grade).or_default() += 1;
-        lines.push(offered.line(Some((*seat, str_at(&claimed, "label")?)), 1, currency));
+        lines.push(offered.line(Some((*seat, str_at(&claimed, "label")?)), 1, currency)?);
     }
     for (grade, n) in per_grade {
         exec(

@@ -28,7 +28,7 @@ pub fn begin_payment(c: &Connection, p: &NewPayment) -> StoreResult<()> {
         c,
         "INSERT INTO payments (id, hold_id, gateway, amount_minor, currency, method, state, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)",
-        params![p.id, p.hold_id, p.gateway, p.amount.minor, p.amount.currency.code(), p.method, p.now_ms],
+        params![p.id, p.hold_id, p.gateway, p.amount.minor(), p.amount.currency().code(), p.method, p.now_ms],
         || StoreError::Conflict("another payment for this hold is in progress".into()),
     )?;
     Ok(())
@@ -168,7 +168,7 @@ pub fn complete(c: &Connection, o: &CompleteOrder) -> StoreResult<Completed> {
             || StoreError::Conflict("a seat or ticket id in this order is already taken".into()),
         )?;
     }
-    let tickets = issued_tickets(o, &lines, SessionId(session), event, amount.currency)?;
+    let tickets = issued_tickets(o, &lines, SessionId(session), event, amount.currency())?;
     Ok(Completed::Issued(Order {
         id: o.order_id.clone(),
         hold_id: o.hold_id.clone(),
@@ -228,7 +228,7 @@ fn issued_tickets(
             session_entries: SessionEntries::default(),
             credential: t.credential.clone(),
             inspection_code: t.inspection_code.clone(),
-            price: Money { minor: t.price_minor, currency },
+            price: Money::new(t.price_minor, currency).map_err(|e| corrupt(e.to_string()))?,
         };
         sorted.push((seat.map(|(_, rank, number)| (*rank, *number)), ticket));
     }

@@ -36,7 +36,7 @@ pub async fn event_detail_has_sessions_and_priced_grades(store: Arc<dyn Store>) 
     }
     let mut grades: Vec<_> =
         detail.grades.iter().map(|g| (g.code.as_str(), g.seating, g.price, g.policy, g.event_id)).collect();
-    grades.sort_by_key(|g| std::cmp::Reverse(g.2.minor));
+    grades.sort_by_key(|g| std::cmp::Reverse(g.2.minor()));
     let krw = |minor| Money::new(minor, Currency::KRW).unwrap();
     let (single, double) = (EntryPolicy::SINGLE, EntryPolicy::entries(2));
     assert_eq!(

@@ -20,9 +20,9 @@ pub async fn holding_explicit_seats_marks_them_held(store: Arc<dyn Store>) {
         (HoldState::Active, w.session(), w.event, None)
     );
     assert_eq!((hold.created_at_ms, hold.expires_at_ms), (T0, T0 + TTL));
-    assert_eq!(hold.total.minor, 2 * VIP_PRICE);
+    assert_eq!(hold.total.minor(), 2 * VIP_PRICE);
     let lines: Vec<_> =
-        hold.lines.iter().map(|l| (l.grade_id, l.seat.clone(), l.quantity, l.unit_price.minor)).collect();
+        hold.lines.iter().map(|l| (l.grade_id, l.seat.clone(), l.quantity, l.unit_price.minor())).collect();
     assert_eq!(lines, [0, 1].map(|i| (w.vip.id, Some((vip[i].id, vip[i].label.clone())), 1, VIP_PRICE)));
     assert_eq!(store.hold(&hold.id).await.unwrap(), hold);
     let states = seat_states(&*store, w.session()).await;
@@ -151,7 +151,7 @@ pub async fn ga_units_are_held_within_the_quota_and_refused_beyond_it(store: Arc
 
     let line = &three.lines[0];
     assert_eq!((three.lines.len(), line.grade_id, line.seat.clone(), line.quantity), (1, w.ga.id, None, 3));
-    assert_eq!((three.total.minor, two.total.minor), (3 * GA_PRICE, 2 * GA_PRICE));
+    assert_eq!((three.total.minor(), two.total.minor()), (3 * GA_PRICE, 2 * GA_PRICE));
     let a = availability_of(&*store, w.session(), w.ga.id).await;
     assert_eq!((a.held, a.remaining()), (5, 0));
     assert_eq!(availability_of(&*store, w.sessions[1], w.ga.id).await.remaining(), 5, "quotas are per session");

@@ -41,7 +41,7 @@ pub async fn completing_an_order_issues_tickets_and_sells_the_seats(store: Arc<d
             (&new.reference, 1, TicketStatus::Valid, 0, 1)
         );
         assert_eq!(
-            (&t.credential, &t.inspection_code, t.price.minor),
+            (&t.credential, &t.inspection_code, t.price.minor()),
             (&new.credential, &new.inspection_code, new.price_minor)
         );
     }
@@ -119,7 +119,7 @@ pub async fn completing_after_the_hold_expired_sells_nothing(store: Arc<dyn Stor
 pub async fn a_ticket_count_that_differs_from_the_hold_is_invalid(store: Arc<dyn Store>) {
     let w = World::builder().build(&*store).await;
     let hold = hold_units(&*store, w.session(), w.ga.id, 3).await.unwrap();
-    assert_eq!(hold.total.minor, 3 * GA_PRICE);
+    assert_eq!(hold.total.minor(), 3 * GA_PRICE);
     let payment = payment_for(&hold, T0);
     store.begin_payment(payment.clone()).await.unwrap();
     let mut tickets = tickets_for(&hold);

@@ -50,8 +50,8 @@ pub async fn only_one_of_two_concurrent_payments_for_a_hold_may_be_pending(store
 
 pub async fn a_payment_for_another_amount_or_currency_is_invalid(store: Arc<dyn Store>) {
     let (_, hold) = one_vip_hold(&*store).await;
-    let more = Money { minor: hold.total.minor + 1, ..hold.total };
-    let dollars = Money::new(hold.total.minor, Currency::USD).unwrap();
+    let more = Money::new(hold.total.minor() + 1, hold.total.currency()).unwrap();
+    let dollars = Money::new(hold.total.minor(), Currency::USD).unwrap();
 
     for amount in [more, dollars] {
         let p = admit_store::NewPayment { amount, ..payment_for(&hold, T0) };

@@ -52,7 +52,7 @@ pub fn tickets_for(hold: &Hold) -> Vec<NewTicket> {
                 reference: format!("T-{id}"),
                 grade_id: line.grade_id,
                 seat_id: line.seat.as_ref().map(|(seat, _)| *seat),
-                price_minor: line.unit_price.minor,
+                price_minor: line.unit_price.minor(),
                 version: 1,
                 max_entries: line.policy.max_entries,
                 credential: format!("ADM1:credential-of-{id}"),

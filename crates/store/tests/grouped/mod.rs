@@ -66,7 +66,7 @@ async fn ga_holds_arriving_together_are_grouped_and_each_gets_its_own_answer() {
     }
     assert_eq!(held.len(), 60, "every unit held once the rush is over, none twice");
     for hold in &held {
-        assert_eq!((hold.state, hold.total.minor, hold.lines.len()), (HoldState::Active, GA_PRICE, 1));
+        assert_eq!((hold.state, hold.total.minor(), hold.lines.len()), (HoldState::Active, GA_PRICE, 1));
         assert_eq!(store.hold(&hold.id).await.unwrap(), *hold, "the answer is the hold as stored");
     }
     let a = availability_of(&*store, session, ga).await;
