@@ -10,8 +10,10 @@ import { cameraUnavailable, startCamera } from './camera.js';
 
 const TOKEN_KEY = 'admit.gate.token';
 const PLACE_KEY = 'admit.gate.place';
-/** A code read again within this long of its last sighting is not sent again. */
+/** A code the camera reads again within this long of its last sighting is not sent again. */
 const DEBOUNCE_MS = 3000;
+/** The gate's admitted count is re-read from the server at most this often. */
+const COUNT_REFRESH_MS = 10000;
 /** After a verdict the camera ignores codes this long (the person is still in front of it). */
 const CAMERA_PAUSE_MS = 1500;
 const SCAN_TIMEOUT_MS = 8000;
@@ -31,6 +33,8 @@ const state = {
   hideTimer: null,
   seq: 0,
   audio: null,
+  admitted: null, // people admitted at this gate for this session (server count + admits since)
+  countTimer: null,
 };
 
 function readPlace() {
@@ -176,7 +180,9 @@ function onStart(event) {
     gate_id: gateId,
     session_id: sessionId,
     where: `${gate.name} · ${venue.name} — ${session.event_name}, ${session.label}`,
+    event: session.event_name,
   };
+  state.admitted = null;
   localStorage.setItem(PLACE_KEY, JSON.stringify(state.place));
   openScan();
 }
@@ -186,6 +192,8 @@ function onStart(event) {
 function openScan() {
   $('where').textContent = state.place.where || `Gate ${state.place.gate_id}, session ${state.place.session_id}`;
   $('last').textContent = '';
+  renderAdmitted();
+  refreshAdmitted();
   show('scan');
   const why = cameraUnavailable();
   if (why) {
@@ -244,9 +252,10 @@ function onCodeSubmit(event) {
 }
 
 /**
- * Every code, from the camera or the field, comes through here. A code seen again within
- * DEBOUNCE_MS of its last sighting is not sent again: held in front of the camera it stays
- * quiet; typed or wedge-scanned again it shows its verdict once more (marked as a repeat).
+ * Every code, from the camera or the field, comes through here. A code the camera sees again
+ * within DEBOUNCE_MS of its last sighting is not sent again (held in view, it stays quiet). A
+ * code typed or wedge-scanned is always sent, repeat or not: every verdict on screen is the
+ * server's answer to that very scan, never an earlier one shown again.
  */
 function submit(raw, source) {
   const code = raw.trim();
@@ -257,9 +266,8 @@ function submit(raw, source) {
   }
   const now = Date.now();
   const last = state.last;
-  if (last && last.code === code && now - last.seenAt < DEBOUNCE_MS) {
+  if (source === 'camera' && last && last.code === code && now - last.seenAt < DEBOUNCE_MS) {
     last.seenAt = now;
-    if (source === 'typed' && last.verdict) showVerdict(last.verdict, { repeat: true });
     return;
   }
   state.last = { code, seenAt: now, verdict: null };
@@ -304,7 +312,54 @@ async function send(code, key) {
     state.pending = false;
   }
   if (state.last && state.last.code === code) state.last.verdict = verdict;
-  showVerdict(verdict, { repeat: false });
+  if (verdict.kind === 'answer' && verdict.answer.verdict === 'admit' && state.admitted !== null) {
+    state.admitted += verdict.answer.admits;
+  }
+  showVerdict(verdict);
+  scheduleAdmittedRefresh();
+}
+
+// ---- the gate's running count ---------------------------------------------------------------
+
+/** People admitted at this gate for this session, from the server's entry counts (every
+ * device and terminal at the gate, online and uploaded). Failures keep the last count. */
+async function refreshAdmitted() {
+  const place = state.place;
+  if (!place) return;
+  try {
+    const response = await authorised(`/sessions/${place.session_id}/entries?bucket=hour`);
+    if (!response.ok) return;
+    const body = await response.json();
+    if (state.place !== place) return;
+    state.admitted = body.rows
+      .filter((r) => r.gate_id === place.gate_id)
+      .reduce((sum, r) => sum + r.online + r.offline, 0);
+    renderAdmitted();
+  } catch (_) {
+    // Offline: the count waits for the network like every scan does.
+  }
+}
+
+function scheduleAdmittedRefresh() {
+  renderAdmitted();
+  if (state.admitted === null) {
+    refreshAdmitted(); // not known yet (the first read is still on its way, or failed): ask now
+    return;
+  }
+  if (state.countTimer) return;
+  state.countTimer = setTimeout(() => {
+    state.countTimer = null;
+    refreshAdmitted();
+  }, COUNT_REFRESH_MS);
+}
+
+function admittedText() {
+  return state.admitted === null ? '—' : String(state.admitted);
+}
+
+function renderAdmitted() {
+  $('admitted').textContent = `Admitted at this gate: ${admittedText()}`;
+  $('verdict-admitted').textContent = admittedText();
 }
 
 // ---- the verdict screen ---------------------------------------------------------------------
@@ -337,23 +392,25 @@ function verdictFields(verdict) {
   };
 }
 
-function showVerdict(verdict, { repeat }) {
+function showVerdict(verdict) {
   const box = $('verdict');
   const f = verdictFields(verdict);
   $('verdict-word').textContent = WORDS[f.state];
+  $('verdict-event').textContent = state.place.event || state.place.where || '';
+  $('verdict-admitted').textContent = admittedText();
   for (const name of ['message', 'seat', 'count', 'grade', 'time', 'ticket', 'entries']) {
     $(`verdict-${name}`).textContent = f[name];
   }
   $('verdict-retry').hidden = f.state !== 'offline';
   state.seq += 1;
-  Object.assign(box.dataset, { state: f.state, reason: f.reason, seq: String(state.seq), repeat: String(repeat) });
+  Object.assign(box.dataset, { state: f.state, reason: f.reason, seq: String(state.seq) });
   box.hidden = false;
   state.verdictShownAt = Date.now();
   $('last').textContent = `Last: ${WORDS[f.state]} — ${f.message}`;
   clearTimeout(state.hideTimer);
   if (f.state === 'admit') state.hideTimer = setTimeout(hideVerdict, SHOW_ADMIT_MS);
   else if (f.state === 'deny') state.hideTimer = setTimeout(hideVerdict, SHOW_DENY_MS);
-  if (f.state !== 'admit' && !repeat) alarm(box);
+  if (f.state !== 'admit') alarm(box);
 }
 
 function hideVerdict() {

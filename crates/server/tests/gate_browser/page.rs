@@ -77,7 +77,7 @@ pub async fn verdict(page: &Client, seq: u32) -> Value {
         "const box = document.getElementById('verdict');
          const t = (id) => document.getElementById(id).textContent;
          return { visible: !box.hidden, seq: Number(box.dataset.seq), state: box.dataset.state,
-                  reason: box.dataset.reason, repeat: box.dataset.repeat === 'true',
+                  reason: box.dataset.reason, event: t('verdict-event'), admitted: t('verdict-admitted'),
                   beeps: Number(box.dataset.beeps || 0), word: t('verdict-word'),
                   message: t('verdict-message'), seat: t('verdict-seat'), count: t('verdict-count'),
                   grade: t('verdict-grade'), ticket: t('verdict-ticket'), entries: t('verdict-entries'),
