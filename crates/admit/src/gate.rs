@@ -138,12 +138,26 @@ async fn sync(data: &DataDir) -> anyhow::Result<()> {
     let db = open(&data.file()).await?;
     let enrolment = db.enrolment().await?;
     let client = ServerClient::new(&enrolment)?;
-    let uploaded = admit_gate::upload::upload_pending(&db, &client)
-        .await
-        .with_context(|| format!("could not upload scans to {}", enrolment.server))?;
-    if uploaded.uploaded > 0 {
-        println!("Uploaded {} scan(s); {} conflict(s) reported by the server.", uploaded.uploaded, uploaded.conflicts);
-    }
+    // A refused upload must not keep the terminal from pulling changes: say so and sync.
+    let upload_failed = match admit_gate::upload::upload_pending(&db, &client).await {
+        Ok(uploaded) => {
+            if uploaded.uploaded > 0 {
+                println!(
+                    "Uploaded {} scan(s) in {} request(s); {} conflict(s) reported by the server.",
+                    uploaded.uploaded, uploaded.batches, uploaded.conflicts
+                );
+            }
+            None
+        }
+        Err(e) => {
+            let pending = db.pending_count().await.unwrap_or(0);
+            eprintln!(
+                "Could not upload to {}: {e}. {pending} scan(s) stay in the local log; syncing anyway.",
+                enrolment.server
+            );
+            Some((e, pending))
+        }
+    };
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{spinner} syncing tickets {bar:40} {pos}/{len} ({per_sec}, {eta} left)")
@@ -159,7 +173,12 @@ async fn sync(data: &DataDir) -> anyhow::Result<()> {
     .with_context(|| format!("could not sync with {}", enrolment.server))?;
     bar.finish_and_clear();
     println!("{summary}");
-    Ok(())
+    match upload_failed {
+        Some((e, pending)) => {
+            Err(anyhow::Error::new(e).context(format!("synced, but {pending} scan(s) could not be uploaded")))
+        }
+        None => Ok(()),
+    }
 }
 
 async fn run_terminal(args: RunArgs) -> anyhow::Result<()> {
