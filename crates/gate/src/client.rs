@@ -1,8 +1,9 @@
-//! Talking to the Admit server: enrolment (with a staff token), sync pages, scan uploads and
+//! Talking to the Admit server: enrolment and the gates to enrol at (with a staff token), sync pages, scan uploads and
 //! online checks (with the terminal's device token). Every request has a timeout; nothing here
 //! can hang the terminal.
 
 use crate::model::{Enrolment, PendingScan, SyncPage, SyncSession, SyncTicket, Verdict};
+use crate::places::GateChoice;
 use crate::{GateError, now_ms};
 use admit_domain::{DenyReason, Direction, EntryPolicy};
 use chrono::{DateTime, Utc};
@@ -61,6 +62,40 @@ pub async fn enrol(server: &str, staff_token: &str, gate: i64, name: Option<&str
         name: e.name,
         enrolled_at_ms: now_ms(),
     })
+}
+
+/// The gates a staff token's organiser has, venue by venue (`GET /gate/places`), to enrol at.
+pub async fn gate_choices(server: &str, staff_token: &str) -> Result<Vec<GateChoice>, GateError> {
+    #[derive(Deserialize)]
+    struct Places {
+        venues: Vec<PlaceVenue>,
+    }
+    #[derive(Deserialize)]
+    struct PlaceVenue {
+        id: i64,
+        name: String,
+        gates: Vec<PlaceGate>,
+    }
+    #[derive(Deserialize)]
+    struct PlaceGate {
+        id: i64,
+        name: String,
+    }
+    let server = server.trim_end_matches('/');
+    let response = http(REQUEST_TIMEOUT)?.get(format!("{server}/gate/places")).bearer_auth(staff_token).send().await?;
+    let places: Places = json_of(response).await?;
+    Ok(places
+        .venues
+        .into_iter()
+        .flat_map(|v| {
+            v.gates.into_iter().map(move |g| GateChoice {
+                id: g.id,
+                name: g.name,
+                venue_id: v.id,
+                venue: v.name.clone(),
+            })
+        })
+        .collect())
 }
 
 /// The server as one enrolled terminal sees it.
