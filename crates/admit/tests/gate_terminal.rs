@@ -154,3 +154,31 @@ async fn a_line_that_is_not_utf8_is_refused_malformed_and_the_terminal_reads_on(
     assert!(crlf.starts_with("ADMIT seq=2 "), "a code ending in CR+LF is read whole: {crlf}");
     assert!(again.starts_with("DENY seq=3 reason=already_used "), "{again}");
 }
+
+#[tokio::test]
+async fn admit_gate_sync_pulls_changes_even_when_the_upload_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start("a", Mode::Demo, &dir.path().join("server"), None, &[]);
+    let staff = admit_token(&dir.path().join("server"), None, 1, "gate");
+    let data = dir.path().join("terminal");
+    let data_arg = data.to_str().unwrap();
+    admit_gate(&["enrol", "--server", &server.base, "--token", &staff, "--gate", "1", "--data", data_arg]);
+    admit_gate(&["sync", "--data", data_arg]);
+    // A logged scan the server refuses whole (422: there is no such session).
+    let mut db = SqliteConnection::connect(&format!("sqlite://{}", data.join("gate.db").display())).await.unwrap();
+    sqlx::query(
+        "INSERT INTO scans (scanned_at, gate_id, session_id, verdict, reason, source, uploaded, direction)
+         VALUES (1800000000000, ?, 999999, 'deny', 'malformed', 'offline', 0, 'entry')",
+    )
+    .bind(GATE)
+    .execute(&mut db)
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+
+    let output = admit_gate_fails(&["sync", "--data", data_arg]);
+
+    assert!(output.contains("Incremental sync: "), "the sync ran: {output}");
+    assert!(output.contains("1 scan(s) stay in the local log; syncing anyway"), "{output}");
+    assert!(output.contains("synced, but 1 scan(s) could not be uploaded"), "{output}");
+}

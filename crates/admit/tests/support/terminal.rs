@@ -28,8 +28,8 @@ pub fn admit_gate(args: &[&str]) -> String {
     stdout
 }
 
-/// `admit gate ARGS…`, insisting it fails; its standard error (as a person sees it: no
-/// backtrace asked for by the test run's environment).
+/// `admit gate ARGS…`, insisting it fails; its standard output then its standard error (as a
+/// person sees them: no backtrace asked for by the test run's environment).
 pub fn admit_gate_fails(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_admit"))
         .arg("gate")
@@ -40,14 +40,9 @@ pub fn admit_gate_fails(args: &[&str]) -> String {
         .stdin(Stdio::null())
         .output()
         .expect("run `admit gate`");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !out.status.success(),
-        "`admit gate {}` should have failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    stderr
+    let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "`admit gate {}` should have failed: {output}", args.join(" "));
+    output
 }
 
 /// A running `admit gate run --plain`; dropping it kills the process.
