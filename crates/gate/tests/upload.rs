@@ -113,3 +113,39 @@ async fn a_refused_upload_does_not_stop_the_terminal_from_syncing() {
     assert_eq!(terminal.db().pending_count().await.unwrap(), 2, "the refused scan waits, with the new one");
     assert!(terminal.refresh().await.is_err(), "refresh still reports the refusal");
 }
+
+#[tokio::test]
+async fn the_status_counts_scans_as_they_happen_and_shows_a_refused_upload() {
+    let venue = Venue::start().await;
+    let ticket = venue.buy(venue.ga, 1).await.remove(0);
+    let terminal = std::sync::Arc::new(venue.terminal(0, TerminalConfig::default()).await);
+
+    terminal.scan(&ticket.credential).await.unwrap();
+    let after_scan = terminal.health();
+    let refused = NewScan {
+        scanned_at_ms: admit_gate::now_ms(),
+        gate_id: terminal.enrolment().gate_id,
+        session_id: Some(999_999),
+        ticket_id: None,
+        ticket_version: None,
+        reason: Some(DenyReason::Malformed),
+        latitude: None,
+        longitude: None,
+        online: false,
+        server_entries_used: None,
+        direction: Direction::Entry,
+    };
+    terminal.db().record_scans(&[refused]).await.unwrap();
+    // One background round: stop is already set, so it returns after the first.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    stop.send(true).unwrap();
+    terminal.clone().run_background(stopped).await;
+    let after_round = terminal.health();
+
+    assert_eq!(after_scan.pending, 1, "counted when scanned, before any upload: {after_scan:?}");
+    assert_eq!(after_round.pending, 2, "{after_round:?}");
+    let refusal = after_round.upload_error.as_deref().unwrap_or_default();
+    assert!(refusal.contains("422"), "the refusal is shown: {after_round:?}");
+    assert_eq!(after_round.last_error, None, "the sync reached the server: {after_round:?}");
+    assert!(after_round.last_contact_ms.is_some());
+}
