@@ -1,9 +1,11 @@
 //! `admit gate enrol | sync | run`: the gate terminal's commands (logic in `admit-gate`).
 
+use admit_gate::places::{self, GateChoice};
 use admit_gate::{LocalDb, ServerClient, Terminal, TerminalConfig};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,9 +21,10 @@ pub enum GateCommand {
         /// A staff token of the gate's organiser (used once, not stored).
         #[arg(long, env = "ADMIT_STAFF_TOKEN")]
         token: String,
-        /// The gate's id.
-        #[arg(long)]
-        gate: i64,
+        /// The gate, by name (or a unique part of it) or id. Left out on a terminal: the
+        /// organiser's gates are listed to choose from by number.
+        #[arg(long, value_name = "NAME|ID")]
+        gate: Option<String>,
         /// A label staff will see, e.g. "North 2 handheld".
         #[arg(long)]
         name: Option<String>,
@@ -114,15 +117,22 @@ pub async fn run(command: GateCommand) -> anyhow::Result<()> {
                     data.file().display()
                 );
             }
-            let enrolment = admit_gate::enrol(&server, &token, gate, name.as_deref())
+            let gates = admit_gate::gate_choices(&server, &token)
                 .await
-                .with_context(|| format!("could not enrol at gate {gate} on {server}"))?;
+                .with_context(|| format!("could not list the gates on {server}"))?;
+            let gate = choose_gate(&gates, gate.as_deref())?;
+            let enrolment = admit_gate::enrol(&server, &token, gate.id, name.as_deref())
+                .await
+                .with_context(|| format!("could not enrol at {gate} on {server}"))?;
             db.save_enrolment(&enrolment).await?;
             println!(
-                "Enrolled as device {} (\"{}\") at gate {}, venue {}. Stored in {}.\nNext: admit gate sync --data {}",
+                "Enrolled as device {} (\"{}\") at {} (gate {}), {} (venue {}). Stored in {}.\nNext: admit gate sync \
+                 --data {}",
                 enrolment.device_id,
                 enrolment.name,
+                gate.name,
                 enrolment.gate_id,
+                gate.venue,
                 enrolment.venue_id,
                 data.file().display(),
                 data.dir.display()
@@ -134,16 +144,59 @@ pub async fn run(command: GateCommand) -> anyhow::Result<()> {
     }
 }
 
+/// The gate `--gate` names; without it, one staff choose by number when standard input is a
+/// terminal.
+fn choose_gate<'a>(gates: &'a [GateChoice], wanted: Option<&str>) -> anyhow::Result<&'a GateChoice> {
+    if let Some(wanted) = wanted {
+        return places::pick(gates, wanted).map_err(anyhow::Error::msg);
+    }
+    if gates.is_empty() {
+        anyhow::bail!("the staff token's organiser has no gates to enrol at");
+    }
+    if !std::io::stdin().is_terminal() {
+        let all: Vec<&GateChoice> = gates.iter().collect();
+        anyhow::bail!("choose the gate with --gate NAME or --gate ID: {}", places::list(&all));
+    }
+    print!("Gates:\n{}", places::numbered(gates));
+    let mut stdin = std::io::stdin().lock();
+    loop {
+        print!("Enrol at gate (1-{}): ", gates.len());
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        if stdin.read_line(&mut answer)? == 0 {
+            anyhow::bail!("no gate chosen");
+        }
+        match places::pick_numbered(gates, &answer) {
+            Ok(gate) => return Ok(gate),
+            Err(e) => println!("{e}"),
+        }
+    }
+}
+
 async fn sync(data: &DataDir) -> anyhow::Result<()> {
     let db = open(&data.file()).await?;
     let enrolment = db.enrolment().await?;
     let client = ServerClient::new(&enrolment)?;
-    let uploaded = admit_gate::upload::upload_pending(&db, &client)
-        .await
-        .with_context(|| format!("could not upload scans to {}", enrolment.server))?;
-    if uploaded.uploaded > 0 {
-        println!("Uploaded {} scan(s); {} conflict(s) reported by the server.", uploaded.uploaded, uploaded.conflicts);
-    }
+    // A refused upload must not keep the terminal from pulling changes: say so and sync.
+    let upload_failed = match admit_gate::upload::upload_pending(&db, &client).await {
+        Ok(uploaded) => {
+            if uploaded.uploaded > 0 {
+                println!(
+                    "Uploaded {} scan(s) in {} request(s); {} conflict(s) reported by the server.",
+                    uploaded.uploaded, uploaded.batches, uploaded.conflicts
+                );
+            }
+            None
+        }
+        Err(e) => {
+            let pending = db.pending_count().await.unwrap_or(0);
+            eprintln!(
+                "Could not upload to {}: {e}. {pending} scan(s) stay in the local log; syncing anyway.",
+                enrolment.server
+            );
+            Some((e, pending))
+        }
+    };
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{spinner} syncing tickets {bar:40} {pos}/{len} ({per_sec}, {eta} left)")
@@ -159,7 +212,12 @@ async fn sync(data: &DataDir) -> anyhow::Result<()> {
     .with_context(|| format!("could not sync with {}", enrolment.server))?;
     bar.finish_and_clear();
     println!("{summary}");
-    Ok(())
+    match upload_failed {
+        Some((e, pending)) => {
+            Err(anyhow::Error::new(e).context(format!("synced, but {pending} scan(s) could not be uploaded")))
+        }
+        None => Ok(()),
+    }
 }
 
 async fn run_terminal(args: RunArgs) -> anyhow::Result<()> {

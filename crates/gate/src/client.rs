@@ -1,8 +1,9 @@
-//! Talking to the Admit server: enrolment (with a staff token), sync pages, scan uploads and
+//! Talking to the Admit server: enrolment and the gates to enrol at (with a staff token), sync pages, scan uploads and
 //! online checks (with the terminal's device token). Every request has a timeout; nothing here
 //! can hang the terminal.
 
 use crate::model::{Enrolment, PendingScan, SyncPage, SyncSession, SyncTicket, Verdict};
+use crate::places::GateChoice;
 use crate::{GateError, now_ms};
 use admit_domain::{DenyReason, Direction, EntryPolicy};
 use chrono::{DateTime, Utc};
@@ -61,6 +62,40 @@ pub async fn enrol(server: &str, staff_token: &str, gate: i64, name: Option<&str
         name: e.name,
         enrolled_at_ms: now_ms(),
     })
+}
+
+/// The gates a staff token's organiser has, venue by venue (`GET /gate/places`), to enrol at.
+pub async fn gate_choices(server: &str, staff_token: &str) -> Result<Vec<GateChoice>, GateError> {
+    #[derive(Deserialize)]
+    struct Places {
+        venues: Vec<PlaceVenue>,
+    }
+    #[derive(Deserialize)]
+    struct PlaceVenue {
+        id: i64,
+        name: String,
+        gates: Vec<PlaceGate>,
+    }
+    #[derive(Deserialize)]
+    struct PlaceGate {
+        id: i64,
+        name: String,
+    }
+    let server = server.trim_end_matches('/');
+    let response = http(REQUEST_TIMEOUT)?.get(format!("{server}/gate/places")).bearer_auth(staff_token).send().await?;
+    let places: Places = json_of(response).await?;
+    Ok(places
+        .venues
+        .into_iter()
+        .flat_map(|v| {
+            v.gates.into_iter().map(move |g| GateChoice {
+                id: g.id,
+                name: g.name,
+                venue_id: v.id,
+                venue: v.name.clone(),
+            })
+        })
+        .collect())
 }
 
 /// The server as one enrolled terminal sees it.
@@ -255,29 +290,19 @@ impl ServerClient {
 
     /// Uploads logged scans; the server answers each (the same on a repeat).
     pub async fn upload(&self, scans: &[PendingScan]) -> Result<Vec<UploadResult>, GateError> {
-        let body: Vec<Value> = scans
-            .iter()
-            .map(|s| {
-                json!({
-                    "seq": s.seq,
-                    "ticket_id": s.ticket_id.map(|t| t.to_string()),
-                    "ticket_version": s.ticket_version,
-                    "session_id": s.session_id,
-                    "gate_id": s.gate_id,
-                    "verdict": if s.reason.is_none() { "admit" } else { "deny" },
-                    "reason": s.reason,
-                    "scanned_at": DateTime::from_timestamp_millis(s.scanned_at_ms).unwrap_or_default(),
-                    "latitude": s.latitude,
-                    "longitude": s.longitude,
-                    "direction": s.direction.as_str(),
-                })
-            })
-            .collect();
+        let encoded: Vec<Vec<u8>> = scans.iter().map(encode_scan).collect();
+        self.upload_encoded(&encoded).await
+    }
+
+    /// Uploads scans already encoded with [`encode_scan`], as one request whose body is
+    /// [`batch_body`] of them.
+    pub async fn upload_encoded(&self, scans: &[Vec<u8>]) -> Result<Vec<UploadResult>, GateError> {
         let response = self
             .http
             .post(format!("{}/gate/devices/{}/scans", self.base, self.device_id))
             .bearer_auth(&self.token)
-            .json(&json!({ "scans": body }))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(batch_body(scans))
             .send()
             .await?;
         Ok(json_of::<UploadAnswer>(response).await?.results)
@@ -329,6 +354,44 @@ impl ServerClient {
             online: true,
         })
     }
+}
+
+/// One logged scan as the upload route takes it, encoded as JSON.
+pub fn encode_scan(s: &PendingScan) -> Vec<u8> {
+    let scan = json!({
+        "seq": s.seq,
+        "ticket_id": s.ticket_id.map(|t| t.to_string()),
+        "ticket_version": s.ticket_version,
+        "session_id": s.session_id,
+        "gate_id": s.gate_id,
+        "verdict": if s.reason.is_none() { "admit" } else { "deny" },
+        "reason": s.reason,
+        "scanned_at": DateTime::from_timestamp_millis(s.scanned_at_ms).unwrap_or_default(),
+        "latitude": s.latitude,
+        "longitude": s.longitude,
+        "direction": s.direction.as_str(),
+    });
+    serde_json::to_vec(&scan).unwrap_or_default()
+}
+
+/// The bytes an upload body adds around its scans: `{"scans":[` … `]}` (and a comma between
+/// two scans, counted with each scan after the first).
+pub const BATCH_FRAME_BYTES: usize = br#"{"scans":[]}"#.len();
+
+/// The upload request's body: `{"scans":[scan,scan,…]}`, exactly
+/// `BATCH_FRAME_BYTES + Σ len + (n − 1)` bytes.
+pub fn batch_body(scans: &[Vec<u8>]) -> Vec<u8> {
+    let size = BATCH_FRAME_BYTES + scans.iter().map(|s| s.len() + 1).sum::<usize>();
+    let mut body = Vec::with_capacity(size);
+    body.extend_from_slice(br#"{"scans":["#);
+    for (i, scan) in scans.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(scan);
+    }
+    body.extend_from_slice(b"]}");
+    body
 }
 
 /// The policy name from the server's answer, as one of the names `EntryPolicy::kind` gives.

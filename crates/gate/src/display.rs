@@ -1,6 +1,9 @@
 //! What staff see: a full-screen verdict (large green ADMIT or red DENY in block letters, the
 //! seat, how many it admits, grade, time, reason; a bell on deny), or for scripts and tests one
-//! plain line per scan.
+//! plain line per scan. The full screen is laid out by [`layout`], a pure function of the
+//! screen's size and what it shows: every row stays inside the screen at any width (long text
+//! is wrapped or cut with `…`), and the status line — with the scans waiting for upload — and
+//! the prompt are always on it.
 
 use crate::model::Verdict;
 use crate::terminal::Health;
@@ -8,6 +11,7 @@ use crossterm::style::{Color, Print, ResetColor, SetBackgroundColor, SetForegrou
 use crossterm::terminal::{Clear, ClearType};
 use crossterm::{cursor, queue};
 use std::io::Write;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Five-row block glyphs for the letters of ADMIT and DENY.
 fn glyph(c: char) -> [&'static str; 5] {
@@ -75,76 +79,231 @@ pub struct Screen<'a> {
     pub health: &'a Health,
 }
 
-/// Clears the screen and draws the last verdict (or a waiting screen), then the status line
-/// and the prompt. A deny rings the bell.
-pub fn draw(
-    out: &mut impl Write,
-    screen: &Screen<'_>,
-    last: Option<(i64, &Verdict, i64)>,
-    typed: &str,
-) -> std::io::Result<()> {
-    // (background colour, text) per screen row.
-    let mut rows: Vec<(Option<Color>, String)> = Vec::new();
+/// How a row is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    Bold,
+    Dim,
+    /// Black on this colour: the verdict.
+    Banner(Color),
+}
+
+/// One row of the screen: `text` at column `x` of line `y`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub x: u16,
+    pub y: u16,
+    pub style: Style,
+    pub text: String,
+}
+
+/// The whole screen, every row inside it (`x` + the text's width ≤ width, `y` < height).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub rows: Vec<Row>,
+    /// A deny rings the bell.
+    pub bell: bool,
+}
+
+/// Label column of the detail rows (`Reason:  `).
+const LABEL: usize = 9;
+
+/// Printable only (a control character could move the cursor), at most `width` columns: cut
+/// with `…` when longer.
+fn fit(text: &str, width: usize) -> String {
+    let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if text.width() <= width {
+        return text;
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// The end of `text` in at most `width` columns (`…` first when cut): what was typed last
+/// stays in view.
+fn fit_tail(text: &str, width: usize) -> String {
+    let text: String = text.chars().filter(|c| !c.is_control()).collect();
+    if text.width() <= width {
+        return text;
+    }
+    let mut tail = Vec::new();
+    let mut used = 1;
+    for c in text.chars().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width {
+            break;
+        }
+        tail.push(c);
+        used += w;
+    }
+    if width == 0 {
+        return String::new();
+    }
+    std::iter::once('…').chain(tail.into_iter().rev()).collect()
+}
+
+/// `label` and `value` wrapped within `width` columns, continued under the value.
+fn wrapped(label: &str, value: &str, width: usize) -> Vec<String> {
+    let text = format!("{label:<LABEL$}{value}");
+    if width <= LABEL + 4 {
+        return vec![fit(&text, width)];
+    }
+    let indent = " ".repeat(LABEL);
+    let options = textwrap::Options::new(width).subsequent_indent(&indent);
+    textwrap::wrap(&text, options).into_iter().map(|line| fit(&line, width)).collect()
+}
+
+/// The status line: what waits for upload first (it is what staff must watch), then the link
+/// to the server, the gate and how it works.
+fn status(screen: &Screen<'_>) -> String {
+    let health = screen.health;
+    let link = match (&health.last_error, health.last_contact_ms) {
+        (Some(e), _) => format!("server unreachable ({e})"),
+        (None, Some(at)) => format!("server reached {}", hhmmss(at)),
+        (None, None) => "not synced yet".into(),
+    };
+    let refused = health.upload_error.as_ref().map(|e| format!(" (upload failed: {e})")).unwrap_or_default();
+    format!(
+        "{} to upload{refused} · {link} · {} · session {} · {} mode",
+        health.pending,
+        screen.gate_name,
+        screen.session.map_or("any".into(), |s| s.to_string()),
+        if screen.online { "online" } else { "offline" },
+    )
+}
+
+/// What the screen shows at `width` × `height`: the verdict (in block letters when they fit),
+/// its details (a long reason wrapped), then the status line and the prompt, which are always
+/// on screen (details give way first when it is short).
+pub fn layout(width: u16, height: u16, screen: &Screen<'_>, last: Option<(i64, &Verdict, i64)>, typed: &str) -> Layout {
+    let margin: u16 = if width >= 24 { 2 } else { 0 };
+    let top: u16 = if height >= 12 { 1 } else { 0 };
+    let room = usize::from(width - margin.min(width));
+    // The verdict (banner) and its details, top to bottom.
+    let mut banner: Vec<(Style, String)> = Vec::new();
+    let mut details: Vec<(Style, String)> = Vec::new();
     let mut bell = false;
-    match last {
-        None => rows.push((None, "Ready. Scan a ticket.".bold().to_string())),
-        Some((seq, v, at)) => {
-            let (word, color) = match (v.is_admit(), v.direction) {
-                (true, admit_domain::Direction::Entry) => ("ADMIT", Color::Green),
-                (true, admit_domain::Direction::Exit) => ("EXIT", Color::Green),
-                (false, _) => ("DENY", Color::Red),
+    let verdict = last.map(|(_, v, _)| match (v.is_admit(), v.direction) {
+        (true, admit_domain::Direction::Entry) => ("ADMIT", Color::Green),
+        (true, admit_domain::Direction::Exit) => ("EXIT", Color::Green),
+        (false, _) => ("DENY", Color::Red),
+    });
+    match (last, verdict) {
+        (Some((seq, v, at)), Some((word, color))) => {
+            let block = block_letters(word);
+            let big = height >= 16 && block.iter().all(|r| r.width() + 2 <= room);
+            if big {
+                banner.extend(block.into_iter().map(|text| (Style::Banner(color), format!(" {text} "))));
+            } else {
+                banner.push((Style::Banner(color), fit(&format!(" {word} "), room)));
+            }
+            let mut line = |label: &str, value: String, style: Style| {
+                details.extend(wrapped(label, &value, room).into_iter().map(|l| (style, l)));
             };
-            rows.extend(block_letters(word).into_iter().map(|text| (Some(color), format!(" {text} "))));
-            rows.push((None, String::new()));
             if let Some(reason) = v.deny {
-                rows.push((None, format!("Reason:  {reason} ({})", reason.code()).bold().to_string()));
+                line("Reason:", format!("{reason} ({})", reason.code()), Style::Bold);
                 bell = true;
             }
-            rows.push((None, format!("Seat:    {}", v.seat.as_deref().unwrap_or("general admission"))));
-            let entry = entries(v).map(|e| format!("(entry {e})")).unwrap_or_default();
-            rows.push((None, format!("Admits:  {} {entry}", v.admits)));
-            rows.push((None, format!("Grade:   {}", v.grade.as_deref().unwrap_or("-"))));
+            line("Seat:", v.seat.clone().unwrap_or_else(|| "general admission".into()), Style::Plain);
+            let entry = entries(v).map(|e| format!(" (entry {e})")).unwrap_or_default();
+            line("Admits:", format!("{}{entry}", v.admits), Style::Plain);
+            line("Grade:", v.grade.clone().unwrap_or_else(|| "-".into()), Style::Plain);
             if let Some(policy) = v.entry_policy {
                 let inside = match v.inside {
                     Some(true) => " · inside",
                     Some(false) => " · passed out: may re-enter",
                     None => "",
                 };
-                rows.push((None, format!("Policy:  {policy}{inside}")));
+                line("Policy:", format!("{policy}{inside}"), Style::Plain);
             }
-            rows.push((None, format!("Ticket:  {}", v.reference.as_deref().unwrap_or("-"))));
+            line("Ticket:", v.reference.clone().unwrap_or_else(|| "-".into()), Style::Plain);
             let source = if v.online { "online" } else { "offline" };
-            rows.push((None, format!("Time:    {}   scan #{seq}   {source}", hhmmss(at))));
+            line("Time:", format!("{}   scan #{seq}   {source}", hhmmss(at)), Style::Plain);
         }
+        _ => details.push((Style::Bold, fit("Ready. Scan a ticket.", room))),
     }
-    rows.push((None, String::new()));
-    let link = match (&screen.health.last_error, screen.health.last_contact_ms) {
-        (Some(e), _) => format!("server unreachable ({e})"),
-        (None, Some(at)) => format!("server reached {}", hhmmss(at)),
-        (None, None) => "not synced yet".into(),
-    };
-    let status = format!(
-        "{} · session {} · {} mode · {} · {} to upload",
-        screen.gate_name,
-        screen.session.map_or("any".into(), |s| s.to_string()),
-        if screen.online { "online" } else { "offline" },
-        link,
-        screen.health.pending
-    );
-    rows.push((None, status.dim().to_string()));
-    rows.push((None, format!("> {typed}")));
+    let prompt = if room >= 2 { format!("> {}", fit_tail(typed, room - 2)) } else { ">".repeat(room) };
+    let footer = [(Style::Dim, fit(&status(screen), room)), (Style::Plain, prompt)];
+    // Rows left for the verdict and details once the footer (and a blank line before it) is placed.
+    let usable = usize::from(height.saturating_sub(top));
+    let mut body_room = usable.saturating_sub(footer.len() + 1);
+    let mut body: Vec<(Style, String)> = Vec::new();
+    // The banner first (a big one becomes one row when it does not fit), then details in order.
+    if banner.len() > body_room
+        && let Some((word, color)) = verdict
+    {
+        banner = vec![(Style::Banner(color), fit(&format!(" {word} "), room))];
+    }
+    for row in banner.into_iter().chain(std::iter::once((Style::Plain, String::new()))).chain(details) {
+        if body_room == 0 {
+            break;
+        }
+        body.push(row);
+        body_room -= 1;
+    }
+    let mut rows = Vec::new();
+    let mut y = top;
+    for (style, text) in body {
+        rows.push(Row { x: margin, y, style, text });
+        y += 1;
+    }
+    // The footer sits under the body, after a blank line when there is room, and never below
+    // the last line.
+    let footer_rows = (footer.len() as u16).min(height);
+    let footer_y = (y + 1).min(height.saturating_sub(footer_rows));
+    for (i, (style, text)) in footer.into_iter().rev().take(usize::from(footer_rows)).rev().enumerate() {
+        rows.push(Row { x: margin, y: footer_y + i as u16, style, text });
+    }
+    Layout { rows, bell }
+}
 
+/// Clears the screen and draws [`layout`] at the terminal's size. A deny rings the bell.
+pub fn draw(
+    out: &mut impl Write,
+    screen: &Screen<'_>,
+    last: Option<(i64, &Verdict, i64)>,
+    typed: &str,
+) -> std::io::Result<()> {
+    let (width, height) = crossterm::terminal::size().unwrap_or((80, 24));
+    draw_at(out, width, height, screen, last, typed)
+}
+
+/// [`draw`] at a given size.
+pub fn draw_at(
+    out: &mut impl Write,
+    width: u16,
+    height: u16,
+    screen: &Screen<'_>,
+    last: Option<(i64, &Verdict, i64)>,
+    typed: &str,
+) -> std::io::Result<()> {
+    let layout = layout(width, height, screen, last, typed);
     queue!(out, Clear(ClearType::All))?;
-    for (i, (background, text)) in rows.into_iter().enumerate() {
-        queue!(out, cursor::MoveTo(2, i as u16 + 1))?;
-        match background {
-            Some(color) => {
-                queue!(out, SetForegroundColor(Color::Black), SetBackgroundColor(color), Print(text), ResetColor)?
+    for row in &layout.rows {
+        queue!(out, cursor::MoveTo(row.x, row.y))?;
+        match row.style {
+            Style::Plain => queue!(out, Print(&row.text))?,
+            Style::Bold => queue!(out, Print(row.text.as_str().bold()))?,
+            Style::Dim => queue!(out, Print(row.text.as_str().dim()))?,
+            Style::Banner(color) => {
+                queue!(out, SetForegroundColor(Color::Black), SetBackgroundColor(color), Print(&row.text), ResetColor)?
             }
-            None => queue!(out, Print(text))?,
         }
     }
-    if bell {
+    if layout.bell {
         queue!(out, Print('\x07'))?;
     }
     out.flush()
@@ -196,14 +355,127 @@ mod tests {
         assert!(deny.contains(" admits=0 "), "{deny}");
     }
 
+    fn screen_of(health: &Health) -> Screen<'_> {
+        Screen { gate_name: "Gate A (north) — the long queue by the river", session: Some(3), online: false, health }
+    }
+
+    /// Every row inside the screen, one row per line, the prompt on the last row used.
+    fn assert_inside(layout: &Layout, width: u16, height: u16) {
+        let mut lines: Vec<u16> = layout.rows.iter().map(|r| r.y).collect();
+        lines.dedup();
+        assert_eq!(lines.len(), layout.rows.len(), "two rows on one line at {width}x{height}: {layout:?}");
+        for row in &layout.rows {
+            assert!(row.y < height, "row below the screen at {width}x{height}: {row:?}");
+            assert!(
+                usize::from(row.x) + row.text.width() <= usize::from(width),
+                "row wider than the screen at {width}x{height}: {row:?}"
+            );
+            assert!(!row.text.contains(|c: char| c.is_control()), "{row:?}");
+        }
+        let prompt = layout.rows.last().expect("a prompt");
+        assert!(prompt.text.starts_with('>'), "the prompt is last at {width}x{height}: {layout:?}");
+        assert_eq!(prompt.y, layout.rows.iter().map(|r| r.y).max().unwrap());
+    }
+
+    fn text(layout: &Layout) -> String {
+        layout.rows.iter().map(|r| r.text.as_str()).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn every_row_stays_inside_the_screen_at_any_size() {
+        let health = Health {
+            last_error: Some(
+                "could not reach the server: error sending request for url (http://10.0.0.7/gate/sync)".into(),
+            ),
+            upload_error: Some("the server refused: 413 The body is over 64 KiB.".into()),
+            pending: 12_345,
+            ..Health::default()
+        };
+        let mut long = verdict(Some(DenyReason::BadDeviceSignature));
+        long.seat = Some("Section 14, Row 22, Seat 7 — behind the mixing desk, restricted view of the stage".into());
+        let typed = "ADM1:".to_owned() + &"x".repeat(300);
+        let admit = verdict(None);
+        for width in [1, 8, 12, 20, 23, 24, 40, 60, 80, 120, 250] {
+            for height in [1, 2, 3, 5, 8, 12, 16, 24, 60] {
+                for v in [None, Some(&long), Some(&admit)] {
+                    let layout = layout(width, height, &screen_of(&health), v.map(|v| (7, v, 0)), &typed);
+                    assert_inside(&layout, width, height);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_deny_reason_and_seat_wrap_within_a_narrow_screen() {
+        let health = Health::default();
+        let mut v = verdict(Some(DenyReason::BadDeviceSignature));
+        v.seat = Some("Section 14, Row 22, Seat 7 behind the mixing desk".into());
+        let layout = layout(40, 40, &screen_of(&health), Some((7, &v, 0)), "");
+        let shown = text(&layout);
+        assert!(shown.contains("Reason:"), "{shown}");
+        let words = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>().join(" ");
+        let reason = format!("{} ({})", DenyReason::BadDeviceSignature, DenyReason::BadDeviceSignature.code());
+        assert!(words(&shown).contains(&words(&reason)), "the whole reason is shown, wrapped: {shown}");
+        assert!(words(&shown).contains("Section 14, Row 22, Seat 7 behind the mixing desk"), "{shown}");
+        assert!(layout.rows.iter().filter(|r| r.text.starts_with("         ")).count() >= 2, "{shown}");
+    }
+
+    #[test]
+    fn big_letters_when_they_fit_one_row_verdict_when_not() {
+        let health = Health::default();
+        let admit = verdict(None);
+        let wide = layout(120, 40, &screen_of(&health), Some((1, &admit, 0)), "");
+        let narrow = layout(20, 40, &screen_of(&health), Some((1, &admit, 0)), "");
+        let banners = |l: &Layout| l.rows.iter().filter(|r| matches!(r.style, Style::Banner(Color::Green))).count();
+        assert_eq!(banners(&wide), 5);
+        assert_eq!(banners(&narrow), 1);
+        assert!(narrow.rows.iter().any(|r| r.text.trim() == "ADMIT"), "{narrow:?}");
+    }
+
+    #[test]
+    fn the_status_line_shows_the_scans_to_upload_first_at_any_width() {
+        let health = Health { pending: 42, ..Health::default() };
+        for width in [20, 40, 80, 200] {
+            let layout = layout(width, 24, &screen_of(&health), None, "");
+            let status = &layout.rows[layout.rows.len() - 2];
+            assert!(status.text.starts_with("42 to upload"), "at {width}: {status:?}");
+            assert_eq!(status.style, Style::Dim);
+        }
+        let wide = layout(250, 24, &screen_of(&health), None, "");
+        assert!(text(&wide).contains("42 to upload · not synced yet · Gate A (north)"), "{}", text(&wide));
+    }
+
+    #[test]
+    fn a_refused_upload_is_on_the_status_line() {
+        let health = Health {
+            pending: 3,
+            upload_error: Some("the server refused: 413 too large".into()),
+            last_contact_ms: Some(0),
+            ..Health::default()
+        };
+        let layout = layout(200, 24, &screen_of(&health), None, "");
+        assert!(
+            text(&layout).contains("3 to upload (upload failed: the server refused: 413 too large) · server reached")
+        );
+    }
+
+    #[test]
+    fn the_prompt_shows_the_end_of_a_long_code() {
+        let health = Health::default();
+        let typed = format!("ADM1:{}END", "a".repeat(200));
+        let layout = layout(40, 24, &screen_of(&health), None, &typed);
+        let prompt = layout.rows.last().unwrap();
+        assert!(prompt.text.starts_with("> …") && prompt.text.ends_with("aEND"), "{prompt:?}");
+    }
+
     #[test]
     fn a_deny_screen_rings_the_bell_and_an_admit_does_not() {
         let health = Health::default();
         let screen = Screen { gate_name: "Gate 1", session: None, online: false, health: &health };
         let mut denied = Vec::new();
-        draw(&mut denied, &screen, Some((1, &verdict(Some(DenyReason::Expired)), 0)), "").unwrap();
+        draw_at(&mut denied, 80, 24, &screen, Some((1, &verdict(Some(DenyReason::Expired)), 0)), "").unwrap();
         let mut admitted = Vec::new();
-        draw(&mut admitted, &screen, Some((2, &verdict(None), 0)), "").unwrap();
+        draw_at(&mut admitted, 80, 24, &screen, Some((2, &verdict(None), 0)), "").unwrap();
         assert!(denied.contains(&0x07));
         assert!(!admitted.contains(&0x07));
         assert!(String::from_utf8_lossy(&denied).contains("expired"));

@@ -13,13 +13,14 @@ pub mod client;
 pub mod display;
 pub mod local;
 pub mod model;
+pub mod places;
 pub mod run;
 pub mod sync;
 pub mod terminal;
 pub mod upload;
 pub mod verify;
 
-pub use client::{ServerClient, enrol};
+pub use client::{ServerClient, enrol, gate_choices};
 pub use local::LocalDb;
 pub use model::*;
 pub use terminal::{Terminal, TerminalConfig};

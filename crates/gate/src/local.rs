@@ -403,3 +403,48 @@ fn restrict_permissions(path: &Path) {
 
 #[cfg(not(unix))]
 fn restrict_permissions(_: &Path) {}
+
+// Counting what waits for upload (the terminal's display and its end-to-end tests).
+impl LocalDb {
+    /// Scans waiting for upload (an indexed count).
+    pub async fn pending_count(&self) -> Result<i64> {
+        let r = sqlx::query("SELECT COUNT(*) AS pending FROM scans WHERE uploaded = 0").fetch_one(&self.pool).await?;
+        Ok(r.try_get("pending")?)
+    }
+
+    /// Writes many scans in one transaction (one fsync for all), each exactly as
+    /// [`LocalDb::record_scan`] would; returns their sequence numbers. For loading a large log
+    /// at once (tests, a migration), not for the scan path: a verdict waits for its own commit.
+    pub async fn record_scans(&self, scans: &[NewScan]) -> Result<Vec<i64>> {
+        let mut seqs = Vec::with_capacity(scans.len());
+        let mut tx = self.pool.begin().await?;
+        for s in scans {
+            let seq = sqlx::query(
+                "INSERT INTO scans (scanned_at, gate_id, session_id, ticket_id, ticket_version, verdict, reason,
+                                    latitude, longitude, source, uploaded, direction)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(s.scanned_at_ms)
+            .bind(s.gate_id)
+            .bind(s.session_id)
+            .bind(s.ticket_id)
+            .bind(s.ticket_version.map(i64::from))
+            .bind(if s.reason.is_none() { "admit" } else { "deny" })
+            .bind(s.reason.map(|r| r.code()))
+            .bind(s.latitude)
+            .bind(s.longitude)
+            .bind(if s.online { "online" } else { "offline" })
+            .bind(s.online)
+            .bind(s.direction.as_str())
+            .execute(&mut *tx)
+            .await?
+            .last_insert_rowid();
+            if let (true, None, Some(ticket), Some(used)) = (s.online, s.reason, s.ticket_id, s.server_entries_used) {
+                raise_entries(&mut tx, ticket, used, s.session_id, s.direction).await?;
+            }
+            seqs.push(seq);
+        }
+        tx.commit().await?;
+        Ok(seqs)
+    }
+}

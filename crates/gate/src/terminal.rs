@@ -1,6 +1,7 @@
 //! One terminal at work: decides a scan (online first when asked, with a deadline, else or on
 //! failure offline), commits it to the local log, and only then returns the verdict to show.
-//! In the background it uploads what it scanned and pulls changes every few seconds.
+//! In the background it uploads what it scanned and pulls changes every few seconds; a refused
+//! upload is shown and the changes are pulled all the same.
 
 use crate::client::ServerClient;
 use crate::local::LocalDb;
@@ -49,10 +50,20 @@ impl Default for TerminalConfig {
 pub struct Health {
     /// When the last background round reached the server.
     pub last_contact_ms: Option<i64>,
-    /// Why the last round failed, if it did.
+    /// Why the last round could not sync, if it could not.
     pub last_error: Option<String>,
-    /// Scans waiting for upload.
+    /// Why the last upload was refused or failed, if it was (the sync still ran).
+    pub upload_error: Option<String>,
+    /// Scans waiting for upload (recounted after every scan and every round).
     pub pending: i64,
+}
+
+/// What one background round did: the upload and the sync each succeed or fail on their own,
+/// so a refused upload never keeps the terminal from pulling changes.
+#[derive(Debug)]
+pub struct Refreshed {
+    pub upload: Result<UploadSummary, GateError>,
+    pub sync: Result<SyncSummary, GateError>,
 }
 
 pub struct Terminal {
@@ -129,34 +140,95 @@ impl Terminal {
                 direction: self.config.direction,
             })
             .await?;
+        if let Ok(pending) = self.db.pending_count().await {
+            self.health.lock().unwrap_or_else(|p| p.into_inner()).pending = pending;
+        }
         Ok((seq, verdict))
     }
 
-    /// Uploads pending scans, then pulls changes.
+    /// Logs a scan whose code could not be read as text at all (not UTF-8: a misread
+    /// barcode): refused `malformed`, like any other code that is no ticket.
+    pub async fn scan_unreadable(&self) -> Result<(i64, Verdict), GateError> {
+        let verdict = Verdict {
+            deny: Some(admit_domain::DenyReason::Malformed),
+            reference: None,
+            seat: None,
+            grade: None,
+            admits: 0,
+            direction: self.config.direction,
+            inside: None,
+            entry_policy: None,
+            entries_used: None,
+            max_entries: None,
+            session_id: None,
+            ticket_id: None,
+            ticket_version: None,
+            online: false,
+        };
+        let seq = self
+            .db
+            .record_scan(&NewScan {
+                scanned_at_ms: now_ms(),
+                gate_id: self.enrolment.gate_id,
+                session_id: self.config.session,
+                ticket_id: None,
+                ticket_version: None,
+                reason: verdict.deny,
+                latitude: self.config.latitude,
+                longitude: self.config.longitude,
+                online: false,
+                server_entries_used: None,
+                direction: self.config.direction,
+            })
+            .await?;
+        if let Ok(pending) = self.db.pending_count().await {
+            self.health.lock().unwrap_or_else(|p| p.into_inner()).pending = pending;
+        }
+        Ok((seq, verdict))
+    }
+
+    /// Uploads pending scans, then pulls changes: an error of either (the upload's first).
     pub async fn refresh(&self) -> Result<(UploadSummary, SyncSummary), GateError> {
-        let uploaded = upload_pending(&self.db, &self.client).await?;
-        let synced = sync(&self.db, &self.client, |_, _| {}).await?;
-        Ok((uploaded, synced))
+        let Refreshed { upload, sync } = self.refresh_each().await;
+        Ok((upload?, sync?))
+    }
+
+    /// Uploads pending scans, then pulls changes whatever the upload did.
+    pub async fn refresh_each(&self) -> Refreshed {
+        let upload = upload_pending(&self.db, &self.client).await;
+        if let Err(e) = &upload {
+            tracing::warn!(error = %e, "upload failed; syncing anyway");
+        }
+        let sync = sync(&self.db, &self.client, |_, _| {}).await;
+        Refreshed { upload, sync }
     }
 
     /// Refreshes every `refresh_every` until `stop` turns true, keeping [`Health`] current.
     pub async fn run_background(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
-            let outcome = self.refresh().await;
-            let pending = self.db.scan_counts().await.map(|(_, p)| p).unwrap_or(0);
+            let Refreshed { upload, sync } = self.refresh_each().await;
+            let pending = self.db.pending_count().await;
             {
                 let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
-                health.pending = pending;
-                match outcome {
-                    Ok((up, _)) => {
-                        health.last_contact_ms = Some(now_ms());
-                        health.last_error = None;
+                if let Ok(pending) = pending {
+                    health.pending = pending;
+                }
+                match upload {
+                    Ok(up) => {
+                        health.upload_error = None;
                         if up.conflicts > 0 {
                             tracing::warn!(
                                 conflicts = up.conflicts,
                                 "the server reported conflicts for uploaded admits"
                             );
                         }
+                    }
+                    Err(e) => health.upload_error = Some(e.to_string()),
+                }
+                match sync {
+                    Ok(_) => {
+                        health.last_contact_ms = Some(now_ms());
+                        health.last_error = None;
                     }
                     Err(e) => health.last_error = Some(e.to_string()),
                 }

@@ -28,6 +28,23 @@ pub fn admit_gate(args: &[&str]) -> String {
     stdout
 }
 
+/// `admit gate ARGS…`, insisting it fails; its standard output then its standard error (as a
+/// person sees them: no backtrace asked for by the test run's environment).
+pub fn admit_gate_fails(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_admit"))
+        .arg("gate")
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run `admit gate`");
+    let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "`admit gate {}` should have failed: {output}", args.join(" "));
+    output
+}
+
 /// A running `admit gate run --plain`; dropping it kills the process.
 pub struct GateRun {
     child: Child,
@@ -64,6 +81,15 @@ impl GateRun {
     /// Types `code` and Enter, as a keyboard-wedge scanner does; returns the verdict line.
     pub fn scan(&mut self, code: &str) -> String {
         writeln!(self.stdin, "{code}").expect("write to the terminal");
+        self.stdin.flush().expect("flush");
+        self.lines.recv_timeout(Duration::from_secs(20)).expect("a verdict line within 20 s")
+    }
+
+    /// Sends `bytes` and a line end as one scanned line (not necessarily UTF-8); returns the
+    /// verdict line.
+    pub fn scan_bytes(&mut self, bytes: &[u8]) -> String {
+        self.stdin.write_all(bytes).expect("write to the terminal");
+        self.stdin.write_all(b"\n").expect("write to the terminal");
         self.stdin.flush().expect("flush");
         self.lines.recv_timeout(Duration::from_secs(20)).expect("a verdict line within 20 s")
     }
