@@ -37,7 +37,8 @@ use tower_http::trace::TraceLayer;
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = routes::api().split_for_parts();
+    let (api, mut openapi) = routes::api().split_for_parts();
+    routes::common_responses::add_to(&mut openapi);
     let openapi = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
     api.merge(routes::gate_page::routes())
         .merge(web::router())

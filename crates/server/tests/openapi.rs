@@ -108,3 +108,25 @@ async fn the_problem_catalogue_lists_every_type_the_api_answers_with() {
     }
     assert!(entries.iter().all(|p| p["meaning"].as_str().is_some_and(|m| !m.is_empty())), "{catalogue}");
 }
+
+#[tokio::test]
+async fn every_operation_documents_the_answers_any_request_can_get() {
+    let app = TestApp::spawn().await;
+
+    let doc = openapi(&app).await;
+
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let responses = op["responses"].as_object().expect("responses");
+            assert!(responses.contains_key("500"), "{method} {path}: 500");
+            let takes_input =
+                op["parameters"].as_array().is_some_and(|p| !p.is_empty()) || op["requestBody"].is_object();
+            assert_eq!(responses.contains_key("400"), takes_input, "{method} {path}: 400 exactly when it reads input");
+            if op["requestBody"].is_object() {
+                assert!(responses.contains_key("413") && responses.contains_key("415"), "{method} {path}: 413, 415");
+            }
+            let internal = &responses["500"]["content"]["application/problem+json"]["schema"]["$ref"];
+            assert_eq!(internal, "#/components/schemas/Problem", "{method} {path}");
+        }
+    }
+}

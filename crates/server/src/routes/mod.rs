@@ -2,6 +2,7 @@
 //! OpenAPI document at `/openapi.json` always lists exactly what the server serves.
 
 mod catalogue;
+pub(crate) mod common_responses;
 mod credential_policy;
 mod gate;
 mod gate_devices;
