@@ -102,7 +102,6 @@ impl Config {
                 joins_per_address: limit(self.limit_joins_per_address),
                 trust_forwarded_for: self.trust_forwarded_for,
             },
-            ..Settings::default()
         }
     }
 

@@ -50,7 +50,7 @@ const MAX_BODY: usize = 64 * 1024;
 const MAX_RESPONSE: usize = 16 * 1024 * 1024;
 
 /// Headers a replay repeats besides `Content-Type` and `Location`.
-pub const REPLAYED_HEADERS: [HeaderName; 2] = [header::CACHE_CONTROL, header::RETRY_AFTER];
+pub static REPLAYED_HEADERS: [HeaderName; 2] = [header::CACHE_CONTROL, header::RETRY_AFTER];
 
 /// Routes whose handler answers a retry while the first request still runs (see
 /// [`Idempotent::in_progress`]).
