@@ -20,6 +20,11 @@ pub struct Config {
     pub simulator_hang_ms: u64,
     pub sweep_interval_ms: u64,
     pub reconcile_interval_ms: u64,
+    /// How long a retry with the same `Idempotency-Key` is told "in progress" before it takes
+    /// over the claim of a request that never answered (the node died).
+    pub idempotency_lease_secs: u64,
+    /// How long a key's first answer is kept for retries; then the record is deleted.
+    pub idempotency_retention_secs: u64,
     /// `postgres://…` for PostgreSQL; unset: SQLite in `data_dir/admit.db`.
     pub database: Option<String>,
     /// PostgreSQL connections per node.
@@ -46,6 +51,8 @@ impl Default for Config {
             simulator_hang_ms: 30_000,
             sweep_interval_ms: 1_000,
             reconcile_interval_ms: 5_000,
+            idempotency_lease_secs: 30,
+            idempotency_retention_secs: 24 * 60 * 60,
             database: None,
             database_pool: 16,
             simulator_ledger: None,
@@ -87,13 +94,14 @@ impl Config {
             payment_timeout: Duration::from_millis(self.payment_timeout_ms),
             sweep_interval: Duration::from_millis(self.sweep_interval_ms),
             reconcile_interval: Duration::from_millis(self.reconcile_interval_ms),
+            idempotency_lease: Duration::from_secs(self.idempotency_lease_secs),
+            idempotency_retention: Duration::from_secs(self.idempotency_retention_secs),
             limits: LimitSettings {
                 holds_per_address: limit(self.limit_holds_per_address),
                 holds_per_buyer: limit(self.limit_holds_per_buyer),
                 joins_per_address: limit(self.limit_joins_per_address),
                 trust_forwarded_for: self.trust_forwarded_for,
             },
-            ..Settings::default()
         }
     }
 
@@ -104,4 +112,20 @@ impl Config {
 
 fn limit(per_minute: u32) -> Option<Limit> {
     (per_minute > 0).then(|| Limit { per_minute, burst: (per_minute / 4).max(1) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_idempotency_lease_and_retention_reach_the_server_settings() {
+        let config = Config { idempotency_lease_secs: 5, idempotency_retention_secs: 3600, ..Config::default() };
+
+        let settings = config.settings();
+
+        assert_eq!(settings.idempotency_lease, Duration::from_secs(5));
+        assert_eq!(settings.idempotency_retention, Duration::from_secs(3600));
+        assert_eq!(Config::default().settings().idempotency_lease, Settings::default().idempotency_lease);
+    }
 }

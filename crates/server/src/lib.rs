@@ -45,6 +45,8 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
         .route("/problems", get(problems))
         .route("/health", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
+        // Matched routes only: an unrouted path or method never touches the idempotency store.
+        .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "Not found", "No such resource.") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -54,7 +56,6 @@ pub fn router(state: AppState) -> Router {
                 "This resource does not support that method.",
             )
         })
-        .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -30,8 +30,12 @@ pub struct Settings {
     pub sweep_interval: Duration,
     /// How often unfinished payments are reconciled with the gateway.
     pub reconcile_interval: Duration,
-    /// How long an idempotency claim blocks retries of a request that never finished.
+    /// How long an idempotency claim blocks retries of a request that never finished (after
+    /// that, a retry takes the claim over: the first request is taken to have died).
     pub idempotency_lease: Duration,
+    /// How long an idempotency record (a key's first answer) is kept; then the key may be
+    /// used again and the sweeper deletes the record.
+    pub idempotency_retention: Duration,
     /// Per-address and per-buyer rate limits on holds and waiting-room joins.
     pub limits: LimitSettings,
 }
@@ -44,6 +48,7 @@ impl Default for Settings {
             sweep_interval: Duration::from_secs(1),
             reconcile_interval: Duration::from_secs(5),
             idempotency_lease: Duration::from_secs(30),
+            idempotency_retention: Duration::from_secs(24 * 60 * 60),
             limits: LimitSettings::default(),
         }
     }

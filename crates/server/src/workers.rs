@@ -1,5 +1,6 @@
-//! Background workers: expired holds return to sale without any request, and payments a
-//! crash or a time-out left open are settled with the gateway (first run at start-up).
+//! Background workers: expired holds return to sale without any request, expired
+//! idempotency records are deleted, and payments a crash or a time-out left open are settled
+//! with the gateway (first run at start-up).
 
 use crate::service::purchase;
 use crate::state::{AppState, now_ms};
@@ -19,6 +20,11 @@ pub fn spawn(state: AppState) -> Vec<JoinHandle<()>> {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(holds = n, "expired holds returned to sale"),
                     Err(e) => tracing::warn!(error = %e, "hold sweep failed"),
+                }
+                match state.store.idempotency_purge(now_ms()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(records = n, "expired idempotency records deleted"),
+                    Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
                 }
             }
         })

@@ -1,16 +1,39 @@
-//! `Idempotency-Key` on state-changing requests: a retry gets the first answer back and
-//! changes nothing; the key cannot be reused for another request; a retry while the first is
-//! still running is told so; an answer without a definite outcome (5xx) is not kept, so the
-//! retry runs again.
+//! `Idempotency-Key` on state-changing requests: a retry gets the first answer back, headers
+//! included, and changes nothing; the key cannot be reused for another request; a retry while
+//! the first is still running is told so; an answer that is not final (5xx, 409, 429) is not
+//! kept, so the retry runs again; only matched routes keep records, after authentication, per
+//! caller; records expire and are purged.
 
 mod support;
 
 use admit_domain::PaymentState;
-use admit_server::Settings;
-use reqwest::{Response, StatusCode, header};
+use admit_server::ratelimit::{Limit, LimitSettings};
+use admit_server::{Settings, state::now_ms};
+use reqwest::{RequestBuilder, Response, StatusCode, header};
 use serde_json::{Value, json};
 use std::time::Duration;
+use support::phone::Phone;
 use support::{Config, TestApp, card_body, cards, created_hold, json_body, problem};
+
+/// How many idempotency records the store holds (counted by purging every one of them).
+async fn records(app: &TestApp) -> u64 {
+    app.store.idempotency_purge(i64::MAX).await.unwrap()
+}
+
+/// `POST /holds` for `quantity` VIP seats of the first concert session, with `key`.
+fn keyed_hold(app: &TestApp, key: &str, quantity: u32) -> RequestBuilder {
+    let body = json!({ "session_id": app.concert.sessions[0].0, "grade_id": app.concert.vip.0, "quantity": quantity });
+    app.client.post(app.url("/holds")).header("idempotency-key", key).json(&body)
+}
+
+/// A buyer-session cookie (the server checks a session only where it reads one).
+fn buyer_cookie(n: u8) -> String {
+    format!("{}={}", admit_server::buyer::COOKIE, format!("{n:02x}").repeat(32))
+}
+
+async fn hold_id(resp: Response) -> String {
+    created_hold(resp).await["id"].as_str().unwrap().to_owned()
+}
 
 async fn vip_hold(app: &TestApp, quantity: u32) -> String {
     let hold = created_hold(app.hold_best(app.concert.sessions[0], app.concert.vip, quantity).await).await;
@@ -126,4 +149,133 @@ async fn an_unusable_idempotency_key_is_a_bad_request_and_changes_nothing() {
     }
 
     assert_eq!(app.counts(s1, vip).await, (0, 0, 12));
+}
+
+#[tokio::test]
+async fn an_unrouted_path_or_method_with_a_key_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let padding = json!({ "padding": "x".repeat(60_000) });
+
+    for i in 0..5 {
+        let unrouted =
+            app.client.post(app.url(&format!("/no/such/path/{i}"))).header("idempotency-key", format!("grow-{i}"));
+        problem(unrouted.json(&padding).send().await.unwrap(), StatusCode::NOT_FOUND, "not-found").await;
+    }
+    let wrong_method = app.client.post(app.url("/health")).header("idempotency-key", "grow-405").json(&padding);
+    problem(wrong_method.send().await.unwrap(), StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed").await;
+
+    assert_eq!(records(&app).await, 0, "404 and 405 never reach the store");
+    created_hold(keyed_hold(&app, "routed", 1).send().await.unwrap()).await;
+    assert_eq!(records(&app).await, 1, "a matched route keeps its record (so the count above could see one)");
+}
+
+#[tokio::test]
+async fn a_staff_route_without_a_valid_token_is_refused_before_any_record() {
+    let app = TestApp::spawn().await;
+    let scan = json!({ "credential": "x", "gate_id": app.hall_gates[0].0, "session_id": app.concert.sessions[0].0 });
+    let post = || app.client.post(app.url("/gate/scans")).header("idempotency-key", "no-token").json(&scan);
+
+    let without = post().send().await.unwrap();
+    let unknown = post().bearer_auth("admit_gate_0000").send().await.unwrap();
+
+    problem(without, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    problem(unknown, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(records(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_sold_out_refusal_is_not_replayed_and_the_retry_runs() {
+    let app = TestApp::spawn().await;
+    let (s1, vip) = (app.concert.sessions[0], app.concert.vip);
+    vip_hold(&app, 10).await;
+    let last_two = vip_hold(&app, 2).await;
+
+    let refused = keyed_hold(&app, "when-free", 2).send().await.unwrap();
+    problem(refused, StatusCode::CONFLICT, "sold-out").await;
+    json_body(app.cancel(&last_two).await, StatusCode::OK).await;
+    let retry = keyed_hold(&app, "when-free", 2).send().await.unwrap();
+
+    assert_eq!((retry.status(), replayed(&retry)), (StatusCode::CREATED, Some("false".into())), "the retry ran");
+    assert_eq!(app.counts(s1, vip).await, (12, 0, 0));
+}
+
+#[tokio::test]
+async fn a_rate_limited_answer_is_not_replayed() {
+    let one_a_minute = Some(Limit { per_minute: 1, burst: 1 });
+    let limits = LimitSettings { holds_per_address: one_a_minute, ..LimitSettings::off() };
+    let app =
+        TestApp::spawn_with(Config { settings: Settings { limits, ..Settings::default() }, ..Config::default() }).await;
+    created_hold(keyed_hold(&app, "first", 1).send().await.unwrap()).await;
+
+    let limited = keyed_hold(&app, "second", 1).send().await.unwrap();
+    let retry = keyed_hold(&app, "second", 1).send().await.unwrap();
+
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!((retry.status(), replayed(&retry)), (StatusCode::TOO_MANY_REQUESTS, Some("false".into())));
+    assert_eq!(records(&app).await, 1, "only the first hold's answer is kept");
+}
+
+#[tokio::test]
+async fn a_replay_carries_the_stored_headers() {
+    let app = TestApp::spawn().await;
+    let order = app.buy(app.concert.sessions[0], app.concert.vip, 1).await;
+    let mut phone = Phone::new(&app.base_url);
+    assert_eq!(phone.open(order["login_url"].as_str().unwrap()).await.status(), StatusCode::SEE_OTHER);
+    let path = format!("/my/api/tickets/{}/inspection", order["tickets"][0]["id"].as_str().unwrap());
+    let inspect = || {
+        let request = phone.http.post(app.url(&path)).header(header::COOKIE, phone.cookie.clone().unwrap());
+        request.header("idempotency-key", "inspect-once").send()
+    };
+
+    let first = inspect().await.unwrap();
+    let again = inspect().await.unwrap();
+
+    assert_eq!((first.status(), replayed(&first)), (StatusCode::OK, Some("false".into())));
+    assert_eq!((again.status(), replayed(&again)), (StatusCode::OK, Some("true".into())));
+    for (name, value) in [(header::CACHE_CONTROL, "no-store"), (header::CONTENT_TYPE, "application/json")] {
+        assert_eq!(first.headers()[&name], value);
+        assert_eq!(again.headers()[&name], value, "the replay keeps {name}");
+    }
+    assert_eq!(first.bytes().await.unwrap(), again.bytes().await.unwrap());
+}
+
+#[tokio::test]
+async fn records_expire_after_their_retention_and_are_purged() {
+    let retention = Duration::from_secs(3600);
+    let settings = Settings { idempotency_retention: retention, ..Config::default().settings };
+    let app = TestApp::spawn_with(Config { settings, ..Config::default() }).await;
+    let before = now_ms();
+    let first = created_hold(keyed_hold(&app, "kept-an-hour", 1).send().await.unwrap()).await;
+    let after = now_ms();
+    let expiry = retention.as_millis() as i64;
+
+    assert_eq!(app.store.idempotency_purge(before + expiry - 1).await.unwrap(), 0, "kept for the retention");
+    let retry = keyed_hold(&app, "kept-an-hour", 1).send().await.unwrap();
+    assert_eq!(replayed(&retry), Some("true".into()));
+    assert_eq!(app.store.idempotency_purge(after + expiry).await.unwrap(), 1, "purged once it expired");
+    let anew = keyed_hold(&app, "kept-an-hour", 1).send().await.unwrap();
+    assert_eq!(replayed(&anew), Some("false".into()), "a purged key is new again");
+    assert_ne!(created_hold(anew).await["id"], first["id"]);
+}
+
+#[tokio::test]
+async fn the_same_key_from_two_callers_does_not_collide() {
+    let app = TestApp::spawn().await;
+    let (s1, vip) = (app.concert.sessions[0], app.concert.vip);
+    let as_buyer = |n: u8| keyed_hold(&app, "shared-key", 1).header(header::COOKIE, buyer_cookie(n)).send();
+
+    let a = as_buyer(1).await.unwrap();
+    let b = as_buyer(2).await.unwrap();
+    let anonymous = keyed_hold(&app, "shared-key", 1).send().await.unwrap();
+    let a_again = as_buyer(1).await.unwrap();
+
+    let runs = [&a, &b, &anonymous].map(|r| (r.status(), replayed(r)));
+    let ran = (StatusCode::CREATED, Some("false".to_owned()));
+    assert!(runs.iter().all(|r| *r == ran), "each caller's first request runs: {runs:?}");
+    assert_eq!(replayed(&a_again), Some("true".into()));
+    let (a, b, anonymous, a_again) =
+        (hold_id(a).await, hold_id(b).await, hold_id(anonymous).await, hold_id(a_again).await);
+    assert!(a != b && b != anonymous && a != anonymous, "three holds");
+    assert_eq!(a_again, a);
+    assert_eq!(app.counts(s1, vip).await, (3, 0, 9));
 }

@@ -228,8 +228,19 @@ pub fn stored_response(r: &impl Columns) -> StoreResult<Option<StoredResponse>> 
         status: u16::try_from(status).map_err(|_| corrupt("status out of range"))?,
         content_type: str_at(r, "content_type")?,
         location: r.opt_str_col("location")?,
+        headers: r.opt_str_col("headers")?.as_deref().map(decode_headers).unwrap_or_default(),
         body: r.bytes_col("body")?,
     }))
+}
+
+/// A stored answer's further headers as text, one `name: value` a line (a header value
+/// cannot hold a line break, nor a header name a colon).
+pub fn encode_headers(headers: &[(String, String)]) -> Option<String> {
+    (!headers.is_empty()).then(|| headers.iter().map(|(n, v)| format!("{n}: {v}\n")).collect())
+}
+
+fn decode_headers(text: &str) -> Vec<(String, String)> {
+    text.lines().filter_map(|l| l.split_once(": ")).map(|(n, v)| (n.to_owned(), v.to_owned())).collect()
 }
 
 /// `static_accepted, rotation_seconds, proof_window_seconds` of an event.

@@ -94,18 +94,14 @@ pub trait Store: Send + Sync + 'static {
 
     // --- idempotency -----------------------------------------------------------------------------
     /// Claims `(scope, key)` for a request whose body hashes to `request_hash`. A claim left
-    /// by a crashed request may be taken over after `lease_ms`.
-    async fn idempotency_start(
-        &self,
-        scope: &str,
-        key: &str,
-        request_hash: [u8; 32],
-        now_ms: i64,
-        lease_ms: i64,
-    ) -> StoreResult<IdempotencyStart>;
+    /// by a crashed request may be taken over after `lease_ms`; a record past its expiry is
+    /// forgotten (the key is claimed anew).
+    async fn idempotency_start(&self, claim: IdempotencyClaim) -> StoreResult<IdempotencyStart>;
     async fn idempotency_finish(&self, scope: &str, key: &str, response: StoredResponse) -> StoreResult<()>;
     /// Forgets a claim whose request failed without a definite answer, so a retry runs again.
     async fn idempotency_release(&self, scope: &str, key: &str) -> StoreResult<()>;
+    /// Deletes the records that expired by `now_ms` (the background sweeper); returns how many.
+    async fn idempotency_purge(&self, now_ms: i64) -> StoreResult<u64>;
 
     // --- on-sale waiting room ------------------------------------------------------------------
     /// Turns an event's waiting room on (or reconfigures it, keeping everyone's place and what

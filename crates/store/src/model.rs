@@ -449,14 +449,35 @@ pub struct StoredResponse {
     pub content_type: String,
     /// The `Location` header of a creation, replayed with it.
     pub location: Option<String>,
+    /// Further headers the answer depends on (`Cache-Control: no-store`, `Retry-After`), by
+    /// name in lower case, in the order given.
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+/// A request carrying an `Idempotency-Key`, claiming its record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    /// Whose key it is and for what: records of different scopes never meet.
+    pub scope: String,
+    pub key: String,
+    /// What the request asked; the same key with a different hash is refused.
+    pub request_hash: [u8; 32],
+    pub now_ms: i64,
+    /// How long the claim blocks retries while its request runs; after that a retry may take
+    /// it over (the request is taken to have died).
+    pub lease_ms: i64,
+    /// When a record claimed now expires: then it is forgotten and purged.
+    pub expires_at_ms: i64,
 }
 
 /// What to do with a request carrying an `Idempotency-Key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyStart {
-    /// First time: run it, then `idempotency_finish`.
-    Proceed,
+    /// First time (or a take-over of a crashed request's claim): run it, then
+    /// `idempotency_finish`. `claimed_at_ms` is when the key was first claimed, the same for
+    /// every take-over, so what the request creates can be named after it and found again.
+    Proceed { claimed_at_ms: i64 },
     /// Seen and finished: answer exactly this again.
     Replay(StoredResponse),
     /// The first request with this key is still running.

@@ -1,18 +1,23 @@
 //! Holds: ask for seats or units; get them for a while, or "sold out" with alternatives.
+//!
+//! A hold asked for with an `Idempotency-Key` is named after the key (`Idempotent::derived_id`),
+//! so a retry whose first answer was lost (the process died after the hold was made, before
+//! its answer was stored) answers that hold instead of making a second, ownerless one.
 
 use crate::admission::{self, AdmissionPass};
 use crate::dto::{CreateHold, HoldDto};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath};
+use crate::idempotency::Idempotent;
 use crate::ratelimit::ClientAddr;
 use crate::service::alternatives;
 use crate::state::{AppState, now_ms};
 use admit_domain::{EventId, GradeId, MAX_TICKETS_PER_HOLD, SeatId, SeatingMode, SessionId};
-use admit_store::{HoldRequest, NewHold, StoreError};
-use axum::Json;
+use admit_store::{Hold, HoldRequest, NewHold, StoreError};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 
 /// The header that carries the waiting room's admission pass.
 pub const ADMISSION_PASS: &str = "admission-pass";
@@ -33,9 +38,21 @@ pub async fn create_hold(
     State(state): State<AppState>,
     client: ClientAddr,
     headers: HeaderMap,
+    idempotent: Option<Extension<Idempotent>>,
     ApiJson(req): ApiJson<CreateHold>,
 ) -> Result<Response, ApiError> {
     state.limiters.hold(client)?;
+    let id = match &idempotent {
+        Some(Extension(idem)) => {
+            let id = idem.derived_id("hold");
+            // An earlier run of this very request made the hold: answer it, whatever changed since.
+            if let Some(hold) = existing_hold(&state, &id).await? {
+                return Ok(created(&hold));
+            }
+            id
+        }
+        None => crate::ids::time_ordered(),
+    };
     let session_id = SessionId(req.session_id);
     let event_id = state.places.session(state.store.as_ref(), session_id).await?.event_id;
     if state.has_waiting_room(event_id).await? {
@@ -72,17 +89,19 @@ pub async fn create_hold(
     };
     let now = now_ms();
     let new = NewHold {
-        id: crate::ids::time_ordered(),
+        id: id.clone(),
         session_id,
         request,
         now_ms: now,
         expires_at_ms: now + state.settings.hold_ttl.as_millis() as i64,
     };
     match state.store.create_hold(new).await {
-        Ok(hold) => {
-            let location = format!("/holds/{}", hold.id);
-            Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(HoldDto::new(&hold, now))).into_response())
-        }
+        Ok(hold) => Ok(created(&hold)),
+        // A run of the same request that took the claim over meanwhile made it first.
+        Err(StoreError::Conflict(_)) if idempotent.is_some() => existing_hold(&state, &id)
+            .await?
+            .map(|h| created(&h))
+            .ok_or_else(|| ApiError::Internal("hold id taken".into())),
         Err(StoreError::SoldOut) => {
             // Only a refusal pays for working out what else is on offer.
             let grade = match wanted_grade {
@@ -103,6 +122,21 @@ pub async fn create_hold(
             )
             .with("alternatives", alternatives))
         }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The answer to a new hold: 201 with its `Location`.
+fn created(hold: &Hold) -> Response {
+    let location = format!("/holds/{}", hold.id);
+    (StatusCode::CREATED, [(header::LOCATION, location)], Json(HoldDto::new(hold, now_ms()))).into_response()
+}
+
+/// The hold with this id, if there is one.
+async fn existing_hold(state: &AppState, id: &str) -> Result<Option<Hold>, ApiError> {
+    match state.store.hold(id).await {
+        Ok(hold) => Ok(Some(hold)),
+        Err(StoreError::NotFound(_)) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

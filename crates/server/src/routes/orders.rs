@@ -4,17 +4,18 @@
 use crate::dto::{OrderDto, PayRequest};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath};
+use crate::idempotency::{self, Idempotent};
 use crate::service::login_link;
 use crate::service::purchase::{self, Paid};
 use crate::state::AppState;
 use admit_domain::TicketId;
 use admit_payments::{CardDetails, PaymentMethod};
 use admit_store::{Order, Ticket};
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 
 #[utoipa::path(post, path = "/holds/{hold_id}/payments", tag = "orders", request_body = PayRequest,
     params(
@@ -32,11 +33,20 @@ use axum::response::{IntoResponse, Response};
 pub async fn pay(
     State(state): State<AppState>,
     ApiPath(hold_id): ApiPath<String>,
+    idempotent: Option<Extension<Idempotent>>,
     ApiJson(req): ApiJson<PayRequest>,
 ) -> Result<Response, ApiError> {
     let c = req.card;
     let card = CardDetails::parse(&c.number, c.exp_month, c.exp_year, &c.cvc)
         .map_err(|e| ApiError::validation(format!("card: {e}")))?;
+    if idempotent.is_some_and(|Extension(i)| i.in_progress()) {
+        // The first request with this key still holds its claim, or died holding it: if its
+        // payment completed, the buyer need not wait out the lease for the order.
+        let hold = state.store.hold(&hold_id).await?;
+        let Some(order_id) = hold.order_id else { return Err(idempotency::in_progress()) };
+        let order = state.store.order(&order_id).await?;
+        return Ok(Json(confirmation(&state, &order).await).into_response());
+    }
     match purchase::pay(&state, &hold_id, PaymentMethod::Card(card)).await? {
         Paid::New(order, login_url) => {
             let location = format!("/orders/{}", order.id);

@@ -242,21 +242,17 @@ impl Store for PgStore {
         checkin::log_denied(&self.pool, &scan).await
     }
 
-    async fn idempotency_start(
-        &self,
-        scope: &str,
-        key: &str,
-        hash: [u8; 32],
-        now_ms: i64,
-        lease_ms: i64,
-    ) -> StoreResult<IdempotencyStart> {
-        transaction!(self.pool, |conn| idempotency::start(conn, scope, key, hash, now_ms, lease_ms).await?)
+    async fn idempotency_start(&self, claim: IdempotencyClaim) -> StoreResult<IdempotencyStart> {
+        transaction!(self.pool, |conn| idempotency::start(conn, &claim).await?)
     }
     async fn idempotency_finish(&self, scope: &str, key: &str, response: StoredResponse) -> StoreResult<()> {
         idempotency::finish(&self.pool, scope, key, &response).await
     }
     async fn idempotency_release(&self, scope: &str, key: &str) -> StoreResult<()> {
         idempotency::release(&self.pool, scope, key).await
+    }
+    async fn idempotency_purge(&self, now_ms: i64) -> StoreResult<u64> {
+        idempotency::purge(&self.pool, now_ms).await
     }
 
     async fn set_waiting_room(

@@ -271,16 +271,8 @@ impl Store for SqliteStore {
         self.write(move |c| checkin::log_denied(c, &scan)).await
     }
 
-    async fn idempotency_start(
-        &self,
-        scope: &str,
-        key: &str,
-        hash: [u8; 32],
-        now_ms: i64,
-        lease_ms: i64,
-    ) -> StoreResult<IdempotencyStart> {
-        let (scope, key) = (scope.to_owned(), key.to_owned());
-        self.write(move |c| idempotency::start(c, &scope, &key, hash, now_ms, lease_ms)).await
+    async fn idempotency_start(&self, claim: IdempotencyClaim) -> StoreResult<IdempotencyStart> {
+        self.write(move |c| idempotency::start(c, &claim)).await
     }
     async fn idempotency_finish(&self, scope: &str, key: &str, response: StoredResponse) -> StoreResult<()> {
         let (scope, key) = (scope.to_owned(), key.to_owned());
@@ -289,6 +281,9 @@ impl Store for SqliteStore {
     async fn idempotency_release(&self, scope: &str, key: &str) -> StoreResult<()> {
         let (scope, key) = (scope.to_owned(), key.to_owned());
         self.write(move |c| idempotency::release(c, &scope, &key)).await
+    }
+    async fn idempotency_purge(&self, now_ms: i64) -> StoreResult<u64> {
+        self.write(move |c| idempotency::purge(c, now_ms)).await
     }
 
     async fn set_waiting_room(

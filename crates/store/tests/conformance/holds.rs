@@ -302,3 +302,32 @@ pub async fn expiry_releases_exactly_the_holds_that_are_due(store: Arc<dyn Store
     assert_eq!(held, BTreeSet::from([vip[2]]));
     assert_eq!(availability_of(&*store, w.session(), w.vip.id).await.held, 1);
 }
+
+/// A hold's id names it for good: creating another hold with the same id (a retried request
+/// whose hold is named after its idempotency key) is a conflict and claims nothing, for each
+/// kind of request; the first hold is untouched.
+pub async fn a_hold_id_already_taken_is_a_conflict_and_changes_nothing(store: Arc<dyn Store>) {
+    let w = World::builder().build(&*store).await;
+    let vip = w.seats_of(&*store, w.session(), w.vip.id).await;
+    let first = store
+        .create_hold(NewHold {
+            id: "named-by-key".into(),
+            ..new_hold(w.session(), HoldRequest::Seats(vec![vip[0].id]), T0)
+        })
+        .await
+        .unwrap();
+    let before = (seat_states(&*store, w.session()).await, store.availability(w.session()).await.unwrap());
+
+    for request in [
+        HoldRequest::Seats(vec![vip[1].id]),
+        HoldRequest::BestAvailable { grade: w.vip.id, quantity: 2, require_adjacent: false },
+        HoldRequest::Units { grade: w.ga.id, quantity: 2 },
+    ] {
+        let again = NewHold { id: "named-by-key".into(), ..new_hold(w.session(), request.clone(), T0 + 1) };
+        assert_err!(store.create_hold(again).await, StoreError::Conflict(_));
+    }
+
+    let after = (seat_states(&*store, w.session()).await, store.availability(w.session()).await.unwrap());
+    assert_eq!(after, before, "nothing claimed");
+    assert_eq!(store.hold("named-by-key").await.unwrap(), first);
+}

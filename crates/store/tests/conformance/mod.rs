@@ -57,6 +57,7 @@ macro_rules! conformance_tests {
                 holding_explicit_seats_marks_them_held,
                 a_new_hold_is_answered_exactly_as_it_reads_back,
                 a_hold_including_a_taken_seat_fails_and_changes_nothing,
+                a_hold_id_already_taken_is_a_conflict_and_changes_nothing,
                 a_seat_of_another_session_is_invalid,
                 a_seat_listed_twice_is_invalid,
                 best_available_picks_adjacent_seats_in_the_best_row,
@@ -115,6 +116,8 @@ macro_rules! conformance_tests {
                 a_finished_request_is_replayed_exactly,
                 a_released_claim_runs_again,
                 an_abandoned_claim_is_taken_over_after_its_lease,
+                an_expired_record_is_forgotten_and_purged,
+                an_expired_record_not_yet_purged_is_claimed_anew,
             }
             races {
                 racing_buyers_of_best_available_seats_sell_each_seat_once,
