@@ -16,8 +16,8 @@ pub mod seating;
 pub mod waiting_room;
 
 pub use checkin::{
-    DenyReason, Direction, EntryPolicy, EntryState, MAX_ENTRIES_LIMIT, ScanContext, SessionEntries, TicketAtGate,
-    decide_entry,
+    DenyReason, DeviceCounter, Direction, EntryPolicy, EntryState, MAX_ENTRIES_LIMIT, ScanContext, SessionEntries,
+    TicketAtGate, decide_entry,
 };
 pub use credential_policy::{CredentialPolicy, InvalidCredentialPolicy};
 pub use event::{EventKind, SeatingMode};

@@ -100,8 +100,12 @@ impl Terminal {
             let (gate, deadline) = (self.enrolment.gate_id, self.config.online_deadline);
             match self.client.online_scan(code, gate, session, self.config.direction, deadline).await {
                 Ok(online) => {
-                    verdict =
-                        Verdict { ticket_id: offline.ticket_id, ticket_version: offline.ticket_version, ..online };
+                    verdict = Verdict {
+                        ticket_id: offline.ticket_id,
+                        ticket_version: offline.ticket_version,
+                        device_counter: offline.device_counter,
+                        ..online
+                    };
                 }
                 Err(e) => tracing::info!(error = %e, "online check failed; deciding offline"),
             }
@@ -127,6 +131,7 @@ impl Terminal {
                 online: verdict.online,
                 server_entries_used: verdict.entries_used,
                 direction: self.config.direction,
+                device_counter: verdict.device_counter,
             })
             .await?;
         Ok((seq, verdict))
