@@ -39,6 +39,15 @@ fn main() -> std::io::Result<()> {
     flipped[last] ^= 0x01;
     let mut bad_version = genuine.as_bytes().to_vec();
     bad_version[0] = 2;
+    // A payload of format version 2 signed by the seed key: a credential this build cannot read.
+    let version2_signed = {
+        use ed25519_dalek::Signer;
+        let mut bytes = payload(HolderBinding::None).encode().expect("encode a seed");
+        bytes[0] = 2;
+        let signature = ed25519_dalek::SigningKey::from_bytes(&admit_credential::fuzzing::SEED_SECRET).sign(&bytes);
+        [bytes, signature.to_bytes().to_vec()].concat()
+    };
+    let noise = b"https://example.com/a-qr-code-that-is-a-link-and-not-a-ticket-at-all/0123456789".to_vec();
     let other_key = Issuer::from_secret(8, &[0x11; 32]).issue(Payload { key_id: 8, ..payload(HolderBinding::None) });
     let other_key = other_key.expect("sign with another key");
     let text = |b: &[u8]| Credential::from_bytes(b.to_vec()).map(|c| c.to_text()).unwrap_or_default();
@@ -63,7 +72,10 @@ fn main() -> std::io::Result<()> {
         ("phone_bound.txt", phone.to_text().into_bytes()),
         ("long_seat_reserved.txt", long_seat.to_text().into_bytes()),
         ("flipped_signature.txt", text(&flipped).into_bytes()),
-        ("unsupported_version.bin", bad_version),
+        ("unsupported_version.bin", bad_version.clone()),
+        ("version2_unsigned.txt", text(&bad_version).into_bytes()),
+        ("version2_signed.txt", text(&version2_signed).into_bytes()),
+        ("noise_in_envelope.txt", text(&noise).into_bytes()),
         ("unknown_key.txt", other_key.to_text().into_bytes()),
         ("truncated.txt", genuine.to_text().as_bytes()[..40].to_vec()),
         ("truncated.bin", genuine.as_bytes()[..30].to_vec()),

@@ -96,7 +96,9 @@ impl Payload {
     }
 
     /// Strict inverse of [`Payload::encode`]. An unknown first byte is
-    /// [`Rejection::UnsupportedVersion`]; every other defect is [`Rejection::Malformed`].
+    /// [`Rejection::UnsupportedVersion`] (which [`crate::KeyRing::verify`] keeps only for a
+    /// genuinely signed credential, and turns into [`Rejection::Malformed`] for other bytes);
+    /// every other defect is [`Rejection::Malformed`].
     pub fn decode(bytes: &[u8]) -> Result<Payload, Rejection> {
         let mut input = Reader::new(bytes);
         if input.u8()? != FORMAT_VERSION {

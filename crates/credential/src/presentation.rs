@@ -69,14 +69,13 @@ impl Presentation {
     }
 
     /// Parses the text form without verifying it; surrounding whitespace is trimmed. Another
-    /// `ADP<n>:` version is [`Rejection::UnsupportedVersion`], anything else that is not
-    /// canonical `ADP1:` text is [`Rejection::Malformed`].
+    /// `ADP<n>:` version before a base45 body is [`Rejection::UnsupportedVersion`], anything
+    /// else that is not canonical `ADP1:` text is [`Rejection::Malformed`].
     pub fn from_text(text: &str) -> Result<Presentation, Rejection> {
         let text = text.trim();
         let body = match text.strip_prefix(PRESENTATION_PREFIX) {
             Some(body) => body,
-            None if crate::text::names_another_version(text, "ADP") => return Err(Rejection::UnsupportedVersion),
-            None => return Err(Rejection::Malformed),
+            None => return Err(crate::text::other_version(text, "ADP")),
         };
         Presentation::from_bytes(&decode_body(body, max_body_len(MAX_PRESENTATION_LEN))?)
     }

@@ -13,7 +13,9 @@ pub enum Rejection {
     /// bad UTF-8, unknown holder tag, trailing bytes, an impossible validity window.
     #[error("credential is malformed")]
     Malformed,
-    /// A credential from a format version this build does not understand. Kept apart from
+    /// A credential from a format version this build does not understand: another version's
+    /// text prefix before a base45 body, or a payload of another version byte whose issuer
+    /// signature checks out (so it is a credential, not noise). Kept apart from
     /// [`Rejection::Malformed`] so a fleet running old gate software is noticed, not ignored.
     #[error("credential format version is not supported")]
     UnsupportedVersion,

@@ -24,14 +24,24 @@ pub enum Scanned {
 
 impl Scanned {
     /// Reads one scanned line (surrounding whitespace trimmed). `ADM<n>:` / `ADP<n>:` of a
-    /// version this build does not know is [`Rejection::UnsupportedVersion`]; anything else
-    /// unreadable is [`Rejection::Malformed`].
+    /// version this build does not know, before a base45 body, is
+    /// [`Rejection::UnsupportedVersion`]; anything else unreadable is [`Rejection::Malformed`].
     pub fn parse(text: &str) -> Result<Scanned, Rejection> {
         let text = text.trim();
         if text.starts_with(PRESENTATION_PREFIX) || names_another_version(text, "ADP") {
             Presentation::from_text(text).map(Scanned::Presented)
         } else {
             Credential::from_text(text).map(Scanned::Static)
+        }
+    }
+
+    /// A presentation's counter (the phone's clock in seconds when it signed); `None` for a
+    /// static credential. Gates remember the last one accepted per ticket and refuse one that
+    /// is not newer, so each presentation admits once.
+    pub fn counter(&self) -> Option<u32> {
+        match self {
+            Scanned::Static(_) => None,
+            Scanned::Presented(presentation) => Some(presentation.counter),
         }
     }
 
@@ -123,7 +133,7 @@ impl KeyRing {
     /// fails, the single strict checks run to name the reason.
     fn verify_presentation(&self, presentation: &Presentation) -> Result<Payload, Rejection> {
         let credential = &presentation.credential;
-        let payload = credential.payload_unverified()?;
+        let payload = self.payload_of(credential)?;
         let message = device_proof_message(payload.ticket_id, payload.ticket_version, presentation.counter);
         if let Some(Ok(DeviceKey::Ed25519(device))) = DeviceKey::from_binding(&payload.holder) {
             let issuer_key = self.key(payload.key_id)?;

@@ -24,15 +24,14 @@ impl Credential {
     }
 
     /// Parses the text form without verifying it. Surrounding whitespace and CR/LF are
-    /// trimmed (scanners send lines). A prefix such as `ADM2:` is
+    /// trimmed (scanners send lines). A prefix such as `ADM2:` before a base45 body is
     /// [`Rejection::UnsupportedVersion`]; any other prefix, invalid or non-canonical base45,
     /// or an implausible length is [`Rejection::Malformed`].
     pub fn from_text(text: &str) -> Result<Credential, Rejection> {
         let text = text.trim();
         let body = match text.strip_prefix(TEXT_PREFIX) {
             Some(body) => body,
-            None if names_another_version(text, "ADM") => return Err(Rejection::UnsupportedVersion),
-            None => return Err(Rejection::Malformed),
+            None => return Err(other_version(text, "ADM")),
         };
         Credential::from_bytes(decode_body(body, MAX_BODY_LEN)?)
     }
@@ -51,6 +50,20 @@ pub(crate) fn decode_body(body: &str, max_len: usize) -> Result<Vec<u8>, Rejecti
         return Err(Rejection::Malformed);
     }
     Ok(bytes)
+}
+
+/// The refusal of text that does not start with our prefix: another version's prefix before a
+/// well-formed (canonical, non-empty, not over-long) base45 body is
+/// [`Rejection::UnsupportedVersion`]; anything else is [`Rejection::Malformed`].
+pub(crate) fn other_version(text: &str, family: &str) -> Rejection {
+    if !names_another_version(text, family) {
+        return Rejection::Malformed;
+    }
+    let body = text.split_once(':').map_or("", |(_, body)| body);
+    match decode_body(body, max_body_len(crate::MAX_PRESENTATION_LEN)) {
+        Ok(bytes) if !bytes.is_empty() => Rejection::UnsupportedVersion,
+        _ => Rejection::Malformed,
+    }
 }
 
 /// True for `<family><digits>:` prefixes other than ours (family `ADM` or `ADP`): a code from
@@ -108,6 +121,13 @@ mod tests {
         let body = &sample_credential().to_text()[TEXT_PREFIX.len()..];
         let text = format!("ADM2:{body}");
         assert_eq!(Credential::from_text(&text), Err(Rejection::UnsupportedVersion));
+    }
+
+    #[test]
+    fn another_version_prefix_before_something_that_is_not_base45_is_malformed() {
+        for text in ["ADM7:", "ADM2:hello, gate", "ADM2:!!!!", "ADP3:ZZ"] {
+            assert_eq!(Credential::from_text(text), Err(Rejection::Malformed), "{text}");
+        }
     }
 
     #[test]

@@ -50,12 +50,38 @@ impl KeyRing {
     /// Decodes, looks up the key, and checks the Ed25519 signature over the EXACT received
     /// payload bytes (never over a re-encoding). Returns the payload only if the signature is
     /// good. Uses strict verification, so no second, malleated signature is ever accepted.
+    ///
+    /// A payload whose first byte is not [`crate::FORMAT_VERSION`] is
+    /// [`Rejection::UnsupportedVersion`] only when it is a credential all the same: every format
+    /// version keeps the envelope (version byte, key ID u32 BE, …, issuer signature over all
+    /// of it), and the signature checks out under a key of this ring. Anything else is just
+    /// not a credential: [`Rejection::Malformed`].
     pub fn verify(&self, credential: &Credential) -> Result<Payload, Rejection> {
-        let payload = credential.payload_unverified()?;
+        let payload = self.payload_of(credential)?;
         let key = self.key(payload.key_id)?;
         let signature = Signature::from_bytes(&credential.signature_bytes());
         key.verify_strict(credential.payload_bytes(), &signature).map_err(|_| Rejection::BadSignature)?;
         Ok(payload)
+    }
+
+    /// The payload, unverified, with an unknown format version told apart from bytes that are
+    /// no credential at all (see [`KeyRing::verify`]).
+    pub(crate) fn payload_of(&self, credential: &Credential) -> Result<Payload, Rejection> {
+        match credential.payload_unverified() {
+            Err(Rejection::UnsupportedVersion) if !self.signed_envelope(credential) => Err(Rejection::Malformed),
+            other => other,
+        }
+    }
+
+    /// Whether the credential's signature is good under the key its envelope names (the four
+    /// bytes after the version byte), whatever its format version.
+    fn signed_envelope(&self, credential: &Credential) -> bool {
+        let payload = credential.payload_bytes();
+        let Some(key_id) = payload.get(1..5).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_be_bytes) else {
+            return false;
+        };
+        let Ok(key) = self.key(key_id) else { return false };
+        key.verify_strict(payload, &Signature::from_bytes(&credential.signature_bytes())).is_ok()
     }
 
     /// [`Credential::from_text`] then [`KeyRing::verify`]: what a gate does with a scanned line.
@@ -116,6 +142,19 @@ mod tests {
         not_a_point[0] = 2;
         assert_eq!(ring.insert(1, &not_a_point), Err(InvalidPublicKey));
         assert!(!ring.contains(1));
+    }
+
+    #[test]
+    fn bytes_of_another_first_byte_are_malformed_unless_signed_like_a_credential() {
+        let issuer = Issuer::generate(7);
+        let ring = ring_with(&issuer);
+        let mut bytes = issuer.issue(sample_payload()).unwrap().as_bytes().to_vec();
+        bytes[0] = 2;
+        // The signature no longer matches: nothing says these bytes are a credential.
+        assert_eq!(ring.verify(&Credential::from_bytes(bytes.clone()).unwrap()), Err(Rejection::Malformed));
+        let text = b"https://example.com/this-is-a-link-in-a-qr-code-not-a-ticket-at-all-and-longer-than-64";
+        assert_eq!(ring.verify(&Credential::from_bytes(text.to_vec()).unwrap()), Err(Rejection::Malformed));
+        assert_eq!(ring.verify(&Credential::from_bytes(vec![0; 100]).unwrap()), Err(Rejection::Malformed));
     }
 
     proptest! {

@@ -22,7 +22,7 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
 #[test]
 fn every_seed_of_the_fuzz_corpus_decodes_without_panicking() {
     let seeds = corpus();
-    assert!(seeds.len() >= 23, "the seed corpus is missing files: {}", seeds.len());
+    assert!(seeds.len() >= 26, "the seed corpus is missing files: {}", seeds.len());
     for (name, bytes) in &seeds {
         let outcome = std::panic::catch_unwind(|| check_decoder(bytes));
         assert!(outcome.is_ok(), "seed {name} panicked the decoder");
@@ -51,6 +51,11 @@ fn seeds_with_a_known_meaning_get_their_verdict() {
     assert_eq!(verdict("flipped_signature.txt"), Outcome::Refused("bad_signature"));
     assert_eq!(verdict("unknown_key.txt"), Outcome::Refused("unknown_key"));
     assert_eq!(verdict("wrong_prefix.txt"), Outcome::Refused("unsupported_version"));
+    assert_eq!(verdict("version2_signed.txt"), Outcome::Refused("unsupported_version"));
+    // Bytes in an `ADM1:` envelope that are no credential: never "another version".
+    assert_eq!(verdict("version2_unsigned.txt"), Outcome::Refused("malformed"));
+    assert_eq!(verdict("noise_in_envelope.txt"), Outcome::Refused("malformed"));
+    assert_eq!(verdict("bad_base45.txt"), Outcome::Refused("malformed"));
     assert_eq!(verdict("truncated.txt"), Outcome::Refused("malformed"));
     assert_eq!(verdict("empty"), Outcome::Refused("malformed"));
     assert_eq!(verdict("not_utf8.bin"), Outcome::Refused("malformed"));

@@ -110,6 +110,32 @@ impl SessionEntries {
     }
 }
 
+/// The newest device presentation (`ADP1:`) a gate accepted for a ticket: the ticket version
+/// it was signed for and its counter (the phone's clock in seconds when it signed). A
+/// presentation of that version whose counter is not newer is a replay (DESIGN §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceCounter {
+    pub version: u32,
+    pub counter: u32,
+}
+
+impl DeviceCounter {
+    /// Whether a presentation of `version` with `counter` was already used (or an older one
+    /// was accepted after it): same version, counter not newer.
+    pub fn refuses(&self, version: u32, counter: u32) -> bool {
+        self.version == version && counter <= self.counter
+    }
+
+    /// The newer of two remembered counters of the same version; a counter of a later version
+    /// replaces an earlier version's (a re-issue starts afresh).
+    pub fn newest(a: Option<DeviceCounter>, b: Option<DeviceCounter>) -> Option<DeviceCounter> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(if (b.version, b.counter) > (a.version, a.counter) { b } else { a }),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
 /// The ticket's entry counters: what one guarded update compares and replaces.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntryState {
@@ -119,6 +145,9 @@ pub struct EntryState {
     pub inside: bool,
     /// A multi-day pass's entries per session.
     pub per_session: SessionEntries,
+    /// The last device presentation accepted (entry or exit), if any: a presentation is
+    /// single-use whatever the policy.
+    pub last_counter: Option<DeviceCounter>,
 }
 
 impl EntryState {
@@ -183,10 +212,18 @@ pub enum DenyReason {
     NotInside,
     #[error("this ticket does not allow re-entry: there is no pass-out")]
     NoReentry,
+    #[error("this phone code was already used: ask the holder to show the live ticket page, not a photo or screenshot")]
+    Replayed,
+    #[error(
+        "this gate's ticket list is out of date (the ticket was re-issued since the last sync): sync the gate, then scan again"
+    )]
+    ListOutOfDate,
+    #[error("the ticket is for another event, not one at this venue")]
+    WrongEvent,
 }
 
 impl DenyReason {
-    pub const ALL: [DenyReason; 18] = [
+    pub const ALL: [DenyReason; 21] = [
         DenyReason::Malformed,
         DenyReason::UnsupportedVersion,
         DenyReason::UnknownKey,
@@ -205,6 +242,9 @@ impl DenyReason {
         DenyReason::AlreadyInside,
         DenyReason::NotInside,
         DenyReason::NoReentry,
+        DenyReason::Replayed,
+        DenyReason::ListOutOfDate,
+        DenyReason::WrongEvent,
     ];
 
     /// The stable machine code, e.g. `already_used`.
@@ -228,6 +268,9 @@ impl DenyReason {
             DenyReason::AlreadyInside => "already_inside",
             DenyReason::NotInside => "not_inside",
             DenyReason::NoReentry => "no_reentry",
+            DenyReason::Replayed => "replayed",
+            DenyReason::ListOutOfDate => "list_out_of_date",
+            DenyReason::WrongEvent => "wrong_event",
         }
     }
 
@@ -268,17 +311,25 @@ pub struct ScanContext {
     pub valid_from_ms: i64,
     pub valid_until_ms: i64,
     pub now_ms: i64,
+    /// A device presentation's counter (`ADP1:`); `None` for a static credential.
+    pub device_counter: Option<u32>,
 }
 
 /// Admit (Ok, with the ticket's entry state after the scan) or deny with the first failing
-/// reason, in a fixed order: cancelled, revoked version, wrong session, validity window, then
-/// the policy (entry: inside, entries left; exit: pass-out allowed, inside).
+/// reason, in a fixed order: cancelled, revoked version, wrong event (the gate's session is of
+/// another event, when known), wrong session, validity window, a
+/// device presentation not newer than the last one accepted (`replayed`, whatever the policy
+/// and direction), then the policy (entry: inside, entries left; exit: pass-out allowed,
+/// inside).
 pub fn decide_entry(ticket: &TicketAtGate, scan: &ScanContext) -> Result<EntryState, DenyReason> {
     if ticket.status == TicketStatus::Canceled {
         return Err(DenyReason::Canceled);
     }
     if scan.presented_version != ticket.current_version {
         return Err(DenyReason::RevokedVersion);
+    }
+    if scan.gate_event.is_some_and(|event| event != ticket.event_id) {
+        return Err(DenyReason::WrongEvent);
     }
     let gate_ok =
         scan.gate_session == ticket.session_id || (ticket.policy.multi_day && scan.gate_event == Some(ticket.event_id));
@@ -290,6 +341,11 @@ pub fn decide_entry(ticket: &TicketAtGate, scan: &ScanContext) -> Result<EntrySt
     }
     if scan.now_ms > scan.valid_until_ms {
         return Err(DenyReason::Expired);
+    }
+    if let (Some(counter), Some(last)) = (scan.device_counter, ticket.state.last_counter)
+        && last.refuses(scan.presented_version, counter)
+    {
+        return Err(DenyReason::Replayed);
     }
     match scan.direction {
         Direction::Entry => {
@@ -309,7 +365,11 @@ pub fn decide_entry(ticket: &TicketAtGate, scan: &ScanContext) -> Result<EntrySt
             }
         }
     }
-    Ok(ticket.state.after(&ticket.policy, scan.gate_session, scan.direction))
+    let mut after = ticket.state.after(&ticket.policy, scan.gate_session, scan.direction);
+    if let Some(counter) = scan.device_counter {
+        after.last_counter = Some(DeviceCounter { version: scan.presented_version, counter });
+    }
+    Ok(after)
 }
 
 #[cfg(test)]
@@ -337,7 +397,12 @@ mod tests {
             valid_from_ms: 1_000,
             valid_until_ms: 2_000,
             now_ms: 1_500,
+            device_counter: None,
         }
+    }
+
+    fn shown(counter: u32) -> ScanContext {
+        ScanContext { device_counter: Some(counter), ..scan() }
     }
 
     fn used(t: TicketAtGate, n: u32) -> TicketAtGate {
@@ -456,7 +521,8 @@ mod tests {
 
     #[test]
     fn a_multi_day_pass_is_refused_at_another_event_or_an_unknown_one() {
-        assert_eq!(decide_entry(&pass(1), &at_session(8, 4)), Err(DenyReason::WrongSession));
+        assert_eq!(decide_entry(&pass(1), &at_session(8, 4)), Err(DenyReason::WrongEvent));
+        assert_eq!(decide_entry(&ticket(), &at_session(8, 4)), Err(DenyReason::WrongEvent));
         let unknown = ScanContext { gate_event: None, ..at_session(8, 3) };
         assert_eq!(decide_entry(&pass(1), &unknown), Err(DenyReason::WrongSession));
         let claims_other = ScanContext { presented_session: SessionId(8), ..at_session(8, 3) };
@@ -466,6 +532,55 @@ mod tests {
     #[test]
     fn a_single_session_ticket_stays_denied_at_another_session_of_its_event() {
         assert_eq!(decide_entry(&ticket(), &at_session(8, 3)), Err(DenyReason::WrongSession));
+    }
+
+    #[test]
+    fn the_same_phone_code_admits_once_even_on_a_multi_entry_ticket() {
+        let t = TicketAtGate { policy: EntryPolicy::entries(3), ..ticket() };
+        let first = apply(&t, &shown(100)).unwrap();
+        assert_eq!(first.state.last_counter, Some(DeviceCounter { version: 2, counter: 100 }));
+        assert_eq!(decide_entry(&first, &shown(100)), Err(DenyReason::Replayed));
+        assert_eq!(decide_entry(&first, &shown(99)), Err(DenyReason::Replayed), "an older code too");
+        let second = apply(&first, &shown(101)).unwrap();
+        assert_eq!(second.state.entries_used, 2);
+        assert_eq!(
+            decide_entry(&second, &scan()),
+            Ok(EntryState { entries_used: 3, inside: true, ..second.state.clone() }),
+            "a static scan carries no counter"
+        );
+    }
+
+    #[test]
+    fn a_replayed_code_is_refused_before_the_policy_says_anything_else() {
+        let once = apply(&ticket(), &shown(100)).unwrap();
+        assert_eq!(decide_entry(&once, &shown(100)), Err(DenyReason::Replayed));
+        assert_eq!(decide_entry(&once, &shown(101)), Err(DenyReason::AlreadyUsed));
+    }
+
+    #[test]
+    fn a_pass_out_ticket_cannot_leave_or_return_on_a_code_it_already_used() {
+        let inside = apply(&reentry(5), &shown(100)).unwrap();
+        let leaving = ScanContext { direction: Direction::Exit, ..shown(100) };
+        assert_eq!(decide_entry(&inside, &leaving), Err(DenyReason::Replayed));
+        let outside = apply(&inside, &ScanContext { direction: Direction::Exit, ..shown(105) }).unwrap();
+        assert_eq!(decide_entry(&outside, &shown(105)), Err(DenyReason::Replayed));
+        assert!(decide_entry(&outside, &shown(106)).is_ok());
+    }
+
+    #[test]
+    fn a_re_issued_ticket_starts_its_counter_afresh() {
+        let t = TicketAtGate {
+            state: EntryState {
+                last_counter: Some(DeviceCounter { version: 1, counter: 500 }),
+                ..EntryState::default()
+            },
+            ..ticket()
+        };
+        assert!(decide_entry(&t, &shown(100)).is_ok(), "version 2's first code is not compared with version 1's");
+        let a = Some(DeviceCounter { version: 1, counter: 500 });
+        let b = Some(DeviceCounter { version: 2, counter: 100 });
+        assert_eq!(DeviceCounter::newest(a, b), b);
+        assert_eq!(DeviceCounter::newest(b, None), b);
     }
 
     #[test]

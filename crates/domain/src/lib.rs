@@ -18,8 +18,8 @@ pub mod waiting_room;
 
 pub use amount::{Amount, AmountError, Asset};
 pub use checkin::{
-    DenyReason, Direction, EntryPolicy, EntryState, MAX_ENTRIES_LIMIT, ScanContext, SessionEntries, TicketAtGate,
-    decide_entry,
+    DenyReason, DeviceCounter, Direction, EntryPolicy, EntryState, MAX_ENTRIES_LIMIT, ScanContext, SessionEntries,
+    TicketAtGate, decide_entry,
 };
 pub use credential_policy::{CredentialPolicy, InvalidCredentialPolicy};
 pub use event::{EventKind, SeatingMode};

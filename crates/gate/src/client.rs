@@ -110,6 +110,8 @@ pub struct ServerClient {
 #[derive(Deserialize)]
 struct SyncDto {
     keys: Vec<KeyDto>,
+    #[serde(default)]
+    other_event_keys: Vec<KeyDto>,
     sessions: Vec<SessionDto>,
     tickets: Vec<TicketDto>,
     total_tickets: Option<u64>,
@@ -166,6 +168,14 @@ struct TicketDto {
     inside: bool,
     #[serde(default)]
     session_entries: String,
+    #[serde(default)]
+    last_presentation: Option<PresentationCounterDto>,
+}
+
+#[derive(Deserialize)]
+struct PresentationCounterDto {
+    version: u32,
+    counter: u32,
 }
 
 /// The server's answer to one uploaded scan.
@@ -225,17 +235,20 @@ impl ServerClient {
         let response =
             self.http.get(format!("{}/gate/sync", self.base)).bearer_auth(&self.token).query(&query).send().await?;
         let dto: SyncDto = json_of(response).await?;
-        let keys = dto
-            .keys
-            .iter()
-            .map(|k| {
-                let bytes =
-                    hex::decode(&k.public_key).map_err(|e| GateError::Protocol(format!("key {}: {e}", k.key_id)))?;
-                let key: [u8; 32] =
-                    bytes.try_into().map_err(|_| GateError::Protocol(format!("key {} is not 32 bytes", k.key_id)))?;
-                Ok((k.key_id, key))
-            })
-            .collect::<Result<Vec<_>, GateError>>()?;
+        let decode_keys = |keys: &[KeyDto]| {
+            keys.iter()
+                .map(|k| {
+                    let bytes = hex::decode(&k.public_key)
+                        .map_err(|e| GateError::Protocol(format!("key {}: {e}", k.key_id)))?;
+                    let key: [u8; 32] = bytes
+                        .try_into()
+                        .map_err(|_| GateError::Protocol(format!("key {} is not 32 bytes", k.key_id)))?;
+                    Ok((k.key_id, key))
+                })
+                .collect::<Result<Vec<_>, GateError>>()
+        };
+        let keys = decode_keys(&dto.keys)?;
+        let other_event_keys = decode_keys(&dto.other_event_keys)?;
         let sessions = dto
             .sessions
             .into_iter()
@@ -275,11 +288,15 @@ impl ServerClient {
                     max_entries: t.max_entries,
                     inside: t.inside,
                     session_entries: t.session_entries,
+                    last_counter: t
+                        .last_presentation
+                        .map(|c| admit_domain::DeviceCounter { version: c.version, counter: c.counter }),
                 })
             })
             .collect::<Result<Vec<_>, GateError>>()?;
         Ok(SyncPage {
             keys,
+            other_event_keys,
             sessions,
             tickets,
             total_tickets: dto.total_tickets,
@@ -352,6 +369,7 @@ impl ServerClient {
             ticket_id: None,
             ticket_version: None,
             online: true,
+            device_counter: None,
         })
     }
 }
@@ -370,6 +388,7 @@ pub fn encode_scan(s: &PendingScan) -> Vec<u8> {
         "latitude": s.latitude,
         "longitude": s.longitude,
         "direction": s.direction.as_str(),
+        "device_counter": s.device_counter,
     });
     serde_json::to_vec(&scan).unwrap_or_default()
 }

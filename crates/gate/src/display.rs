@@ -330,6 +330,7 @@ mod tests {
             ticket_id: Some(9),
             ticket_version: Some(1),
             online: false,
+            device_counter: None,
         }
     }
 

@@ -4,7 +4,7 @@
 
 use crate::GateError;
 use crate::model::{Enrolment, LocalAdmit, LocalSession, LocalTicket, NewScan, PendingScan, SyncPage};
-use admit_domain::{Direction, EntryPolicy, SessionEntries};
+use admit_domain::{DeviceCounter, Direction, EntryPolicy, SessionEntries};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
@@ -95,6 +95,14 @@ impl LocalDb {
                 .execute(&mut *tx)
                 .await?;
         }
+        sqlx::query("DELETE FROM other_event_keys").execute(&mut *tx).await?;
+        for (id, key) in &page.other_event_keys {
+            sqlx::query("INSERT OR REPLACE INTO other_event_keys (key_id, public_key) VALUES (?, ?)")
+                .bind(i64::from(*id))
+                .bind(&key[..])
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("DELETE FROM sessions").execute(&mut *tx).await?;
         sqlx::query("DELETE FROM grades").execute(&mut *tx).await?;
         for s in &page.sessions {
@@ -132,13 +140,15 @@ impl LocalDb {
         for t in &page.tickets {
             sqlx::query(
                 "INSERT INTO tickets (id, session_id, version, status, server_entries_used, max_entries, server_inside,
-                                      server_session_entries)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                      server_session_entries, server_device_version, server_device_counter)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                  ON CONFLICT (id) DO UPDATE SET session_id = excluded.session_id, version = excluded.version,
                      status = excluded.status, max_entries = excluded.max_entries,
                      server_entries_used = MAX(server_entries_used, excluded.server_entries_used),
                      server_inside = excluded.server_inside,
-                     server_session_entries = excluded.server_session_entries",
+                     server_session_entries = excluded.server_session_entries,
+                     server_device_version = excluded.server_device_version,
+                     server_device_counter = excluded.server_device_counter",
             )
             .bind(t.id)
             .bind(t.session_id)
@@ -148,6 +158,8 @@ impl LocalDb {
             .bind(i64::from(t.max_entries))
             .bind(t.inside)
             .bind(&t.session_entries)
+            .bind(t.last_counter.map(|c| i64::from(c.version)))
+            .bind(t.last_counter.map(|c| i64::from(c.counter)))
             .execute(&mut *tx)
             .await?;
         }
@@ -164,7 +176,16 @@ impl LocalDb {
 
     /// Every verification key: (key ID, Ed25519 public key).
     pub async fn keys(&self) -> Result<Vec<(u32, [u8; 32])>> {
-        let rows = sqlx::query("SELECT key_id, public_key FROM keys").fetch_all(&self.pool).await?;
+        self.keys_of("SELECT key_id, public_key FROM keys").await
+    }
+
+    /// The keys of the organiser's events at other venues (never used to admit).
+    pub async fn other_event_keys(&self) -> Result<Vec<(u32, [u8; 32])>> {
+        self.keys_of("SELECT key_id, public_key FROM other_event_keys").await
+    }
+
+    async fn keys_of(&self, sql: &str) -> Result<Vec<(u32, [u8; 32])>> {
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 let key: Vec<u8> = r.try_get("public_key")?;
@@ -231,6 +252,10 @@ impl LocalDb {
                     max_entries: r.try_get::<i64, _>("max_entries")? as u32,
                     server_inside: r.try_get("server_inside")?,
                     server_session_entries: r.try_get("server_session_entries")?,
+                    server_last_counter: counter(
+                        r.try_get("server_device_version")?,
+                        r.try_get("server_device_counter")?,
+                    ),
                 })
             })
             .transpose()?;
@@ -248,13 +273,30 @@ impl LocalDb {
         Ok((ticket, local))
     }
 
+    /// The newest phone presentation this terminal admitted (entry or exit, offline or online)
+    /// for the ticket, uploaded or not: refused as `replayed` if shown again.
+    pub async fn last_counter(&self, ticket: i64) -> Result<Option<DeviceCounter>> {
+        let row = sqlx::query(
+            "SELECT ticket_version, device_counter FROM scans
+             WHERE ticket_id = ? AND verdict = 'admit' AND ticket_version IS NOT NULL AND device_counter IS NOT NULL
+             ORDER BY ticket_version DESC, device_counter DESC LIMIT 1",
+        )
+        .bind(ticket)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => Ok(counter(r.try_get("ticket_version")?, r.try_get("device_counter")?)),
+            None => Ok(None),
+        }
+    }
+
     /// Writes a scan and commits it (durably: `synchronous=FULL`); returns its sequence number.
     pub async fn record_scan(&self, s: &NewScan) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
         let seq = sqlx::query(
             "INSERT INTO scans (scanned_at, gate_id, session_id, ticket_id, ticket_version, verdict, reason,
-                                latitude, longitude, source, uploaded, direction)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                latitude, longitude, source, uploaded, direction, device_counter)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(s.scanned_at_ms)
         .bind(s.gate_id)
@@ -268,6 +310,7 @@ impl LocalDb {
         .bind(if s.online { "online" } else { "offline" })
         .bind(s.online)
         .bind(s.direction.as_str())
+        .bind(s.device_counter.map(i64::from))
         .execute(&mut *tx)
         .await?
         .last_insert_rowid();
@@ -297,6 +340,7 @@ impl LocalDb {
                     latitude: r.try_get("latitude")?,
                     longitude: r.try_get("longitude")?,
                     direction: Direction::parse(&r.try_get::<String, _>("direction")?).unwrap_or_default(),
+                    device_counter: r.try_get::<Option<i64>, _>("device_counter")?.and_then(|c| u32::try_from(c).ok()),
                 })
             })
             .collect()
@@ -342,6 +386,12 @@ impl LocalDb {
         .await?;
         Ok((r.try_get("keys")?, r.try_get("sessions")?, r.try_get("tickets")?, r.try_get("revoked")?))
     }
+}
+
+/// A stored (version, counter) pair, when both are there and in range.
+fn counter(version: Option<i64>, counter: Option<i64>) -> Option<DeviceCounter> {
+    let version = u32::try_from(version?).ok()?;
+    Some(DeviceCounter { version, counter: u32::try_from(counter?).ok()? })
 }
 
 /// An admit the server answered (online) moved its state: see [`raise_entries_by`].
@@ -421,8 +471,8 @@ impl LocalDb {
         for s in scans {
             let seq = sqlx::query(
                 "INSERT INTO scans (scanned_at, gate_id, session_id, ticket_id, ticket_version, verdict, reason,
-                                    latitude, longitude, source, uploaded, direction)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    latitude, longitude, source, uploaded, direction, device_counter)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(s.scanned_at_ms)
             .bind(s.gate_id)
@@ -436,6 +486,7 @@ impl LocalDb {
             .bind(if s.online { "online" } else { "offline" })
             .bind(s.online)
             .bind(s.direction.as_str())
+            .bind(s.device_counter.map(i64::from))
             .execute(&mut *tx)
             .await?
             .last_insert_rowid();

@@ -1,7 +1,7 @@
 //! Plain records the terminal keeps and exchanges: its enrolment, a sync page as received,
 //! what is known locally about a session or a ticket, scans to log and to upload, verdicts.
 
-use admit_domain::{DenyReason, Direction, EntryPolicy};
+use admit_domain::{DenyReason, DeviceCounter, Direction, EntryPolicy};
 
 /// Who this terminal is on which server (stored in the local file by `admit gate enrol`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,12 +47,17 @@ pub struct SyncTicket {
     pub inside: bool,
     /// A multi-day pass's entries per session, `session:count,…`.
     pub session_entries: String,
+    /// The last phone presentation the server accepted for the ticket.
+    pub last_counter: Option<DeviceCounter>,
 }
 
 /// One page of `GET /gate/sync`, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncPage {
     pub keys: Vec<(u32, [u8; 32])>,
+    /// Keys of the organiser's events at other venues: to tell their tickets (`wrong_event`)
+    /// from forgeries, never to admit.
+    pub other_event_keys: Vec<(u32, [u8; 32])>,
     pub sessions: Vec<SyncSession>,
     pub tickets: Vec<SyncTicket>,
     pub total_tickets: Option<u64>,
@@ -83,6 +88,8 @@ pub struct LocalTicket {
     pub max_entries: u32,
     pub server_inside: bool,
     pub server_session_entries: String,
+    /// The last phone presentation the server had accepted at the last sync.
+    pub server_last_counter: Option<DeviceCounter>,
 }
 
 /// An admit in this terminal's log the server's state (as synced) does not include yet.
@@ -110,6 +117,8 @@ pub struct NewScan {
     pub server_entries_used: Option<u32>,
     /// Entry, or exit at an exit lane's terminal.
     pub direction: Direction,
+    /// The counter of the phone presentation scanned (`ADP1:`), if it was one.
+    pub device_counter: Option<u32>,
 }
 
 /// A logged scan waiting for upload.
@@ -125,6 +134,9 @@ pub struct PendingScan {
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub direction: Direction,
+    /// Uploaded with the scan: the server refuses an admit of a presentation not newer than
+    /// the last one it accepted (a `replayed` conflict).
+    pub device_counter: Option<u32>,
 }
 
 /// What the ticket holder and the staff see.
@@ -152,6 +164,9 @@ pub struct Verdict {
     pub ticket_version: Option<u32>,
     /// Decided by the server (online) rather than from the local file.
     pub online: bool,
+    /// The counter of the phone presentation scanned (`ADP1:`), if the code was one whose
+    /// signatures checked out: logged with the scan, so an admitted one is not admitted again.
+    pub device_counter: Option<u32>,
 }
 
 impl Verdict {

@@ -111,8 +111,12 @@ impl Terminal {
             let (gate, deadline) = (self.enrolment.gate_id, self.config.online_deadline);
             match self.client.online_scan(code, gate, session, self.config.direction, deadline).await {
                 Ok(online) => {
-                    verdict =
-                        Verdict { ticket_id: offline.ticket_id, ticket_version: offline.ticket_version, ..online };
+                    verdict = Verdict {
+                        ticket_id: offline.ticket_id,
+                        ticket_version: offline.ticket_version,
+                        device_counter: offline.device_counter,
+                        ..online
+                    };
                 }
                 Err(e) => tracing::info!(error = %e, "online check failed; deciding offline"),
             }
@@ -138,6 +142,7 @@ impl Terminal {
                 online: verdict.online,
                 server_entries_used: verdict.entries_used,
                 direction: self.config.direction,
+                device_counter: verdict.device_counter,
             })
             .await?;
         if let Ok(pending) = self.db.pending_count().await {
@@ -164,6 +169,7 @@ impl Terminal {
             ticket_id: None,
             ticket_version: None,
             online: false,
+            device_counter: None,
         };
         let seq = self
             .db
@@ -179,6 +185,7 @@ impl Terminal {
                 online: false,
                 server_entries_used: None,
                 direction: self.config.direction,
+                device_counter: None,
             })
             .await?;
         if let Ok(pending) = self.db.pending_count().await {

@@ -11,15 +11,21 @@
 //!
 //! A genuine credential of a ticket the list does not hold yet was issued after the last sync:
 //! it is checked like a listed ticket whose entries are only those in this terminal's log, with
-//! its grade's entry allowance; the upload reconciles it.
+//! its grade's entry allowance; the upload reconciles it. A credential of a newer version than
+//! the list holds was re-issued after the last sync: `list_out_of_date` (sync, then scan again).
+//!
+//! A phone presentation (`ADP1:`) admits once: one whose counter is not newer than the last
+//! one accepted for the ticket's version, by the server (as synced) or by this terminal (its
+//! log), is `replayed`. A credential signed with the key of one of the organiser's events at
+//! another venue (synced for this alone) is `wrong_event`, not `unknown_key`.
 
 use crate::GateError;
 use crate::local::LocalDb;
 use crate::model::{LocalSession, Verdict};
 use admit_credential::{KeyRing, Payload, ProofPolicy, Rejection, Scanned, Verified, ticket_reference};
 use admit_domain::{
-    DenyReason, Direction, EntryPolicy, EntryState, EventId, ScanContext, SessionEntries, SessionId, TicketAtGate,
-    TicketStatus, decide_entry,
+    DenyReason, DeviceCounter, Direction, EntryPolicy, EntryState, EventId, ScanContext, SessionEntries, SessionId,
+    TicketAtGate, TicketStatus, decide_entry,
 };
 
 fn rejection_reason(r: Rejection) -> DenyReason {
@@ -67,6 +73,7 @@ fn deny(reason: DenyReason, payload: Option<&Payload>, direction: Direction) -> 
         ticket_id: payload.and_then(|p| i64::try_from(p.ticket_id).ok()),
         ticket_version: payload.map(|p| p.ticket_version),
         online: false,
+        device_counter: None,
     }
 }
 
@@ -81,11 +88,23 @@ pub async fn decide_offline(
     direction: Direction,
     now_ms: i64,
 ) -> Result<Verdict, GateError> {
-    let deny = |reason, payload: Option<&Payload>| deny(reason, payload, direction);
     let scanned = match Scanned::parse(code) {
         Ok(scanned) => scanned,
-        Err(r) => return Ok(deny(rejection_reason(r), None)),
+        Err(r) => return Ok(deny(rejection_reason(r), None, direction)),
     };
+    let verdict = decide_scanned(db, ring, &scanned, gate_session, direction, now_ms).await?;
+    Ok(Verdict { device_counter: scanned.counter(), ..verdict })
+}
+
+async fn decide_scanned(
+    db: &LocalDb,
+    ring: &KeyRing,
+    scanned: &Scanned,
+    gate_session: Option<i64>,
+    direction: Direction,
+    now_ms: i64,
+) -> Result<Verdict, GateError> {
+    let deny = |reason, payload: Option<&Payload>| deny(reason, payload, direction);
     // The session the code claims, read before the signature is checked: only to pick the
     // event's proof window and policy, never to decide.
     let claimed = scanned.credential().payload_unverified().ok();
@@ -93,8 +112,12 @@ pub async fn decide_offline(
         Some(id) => db.session(id).await?,
         None => None,
     };
-    let payload = match check_code(ring, &scanned, session.as_ref(), now_ms) {
+    let payload = match check_code(ring, scanned, session.as_ref(), now_ms) {
         Ok(verified) => verified.payload,
+        Err(DenyReason::UnknownKey) => {
+            let reason = other_event(db, scanned).await?;
+            return Ok(deny(reason, claimed.as_ref().filter(|_| reason == DenyReason::WrongEvent)));
+        }
         // Shown on the display only; a forged code's claims are not trusted for anything else.
         Err(reason) => return Ok(deny(reason, claimed.as_ref().filter(|_| reason_after_signature(reason)))),
     };
@@ -109,12 +132,17 @@ pub async fn decide_offline(
     let (listed, local_admits) = db.ticket(ticket_id).await?;
     // The grade's policy (synced with the event); a ticket's own allowance wins when listed.
     let grade = db.grade_policy(session.event_id, &payload.grade).await?.unwrap_or(EntryPolicy::SINGLE);
+    let accepted_here = db.last_counter(ticket_id).await?;
     let (mut ticket, base) = match listed {
+        Some(t) if t.version < payload.ticket_version => {
+            return Ok(deny(DenyReason::ListOutOfDate, Some(&payload)));
+        }
         Some(t) => {
             let base = EntryState {
                 entries_used: t.server_entries_used,
                 inside: t.server_inside,
                 per_session: SessionEntries::parse(&t.server_session_entries).unwrap_or_default(),
+                last_counter: t.server_last_counter,
             };
             let ticket = TicketAtGate {
                 status: TicketStatus::parse(&t.status).unwrap_or(TicketStatus::Canceled),
@@ -142,6 +170,7 @@ pub async fn decide_offline(
     ticket.state = local_admits.iter().fold(base, |state, a| {
         state.after(&ticket.policy, SessionId(a.session_id.unwrap_or(ticket.session_id.0)), a.direction)
     });
+    ticket.state.last_counter = DeviceCounter::newest(ticket.state.last_counter, accepted_here);
     let gate_session = gate_session.unwrap_or(session.id);
     let gate_event = match gate_session == session.id {
         true => Some(EventId(session.event_id)),
@@ -156,6 +185,7 @@ pub async fn decide_offline(
         valid_from_ms: payload.valid_from.saturating_mul(1000),
         valid_until_ms: payload.valid_until.saturating_mul(1000),
         now_ms,
+        device_counter: scanned.counter(),
     };
     let after = match decide_entry(&ticket, &scan) {
         Ok(after) => after,
@@ -175,6 +205,20 @@ pub async fn decide_offline(
         inside: ticket.policy.reentry.then_some(after.inside),
         entry_policy: Some(ticket.policy.kind()),
         ..deny(DenyReason::Malformed, Some(&payload))
+    })
+}
+
+/// Why a credential signed with a key this terminal does not admit with is refused: genuinely
+/// signed by one of the organiser's events at another venue → `wrong_event`; claiming such a
+/// key but not signed by it → `bad_signature`; any other key → `unknown_key`.
+async fn other_event(db: &LocalDb, scanned: &Scanned) -> Result<DenyReason, GateError> {
+    let mut others = KeyRing::new();
+    for (id, key) in db.other_event_keys().await? {
+        let _ = others.insert(id, &key);
+    }
+    Ok(match others.verify(scanned.credential()) {
+        Ok(_) => DenyReason::WrongEvent,
+        Err(r) => rejection_reason(r),
     })
 }
 

@@ -1,5 +1,8 @@
 //! The terminal deciding with no server: what it synced is enough to refuse revoked, forged,
-//! replayed and copied codes, and its own log is enough to refuse a second entry. Two
+//! replayed and copied codes (a phone code admits once: the server's last counter is synced, and
+//! the terminal's own log remembers the ones it accepted), to tell a ticket of the organiser's
+//! other venue from a forgery and a list out of date from a revoked version, and its own log is
+//! enough to refuse a second entry. Two
 //! terminals that both admitted one ticket offline are reported as exactly one conflict once
 //! both have uploaded.
 
@@ -152,4 +155,161 @@ async fn two_offline_gates_admitting_the_same_single_entry_ticket_make_exactly_o
     assert_eq!(venue.store.ticket(admit_domain::TicketId(ticket.id)).await.unwrap().entries_used, 1);
     let (_, again) = south.scan(&ticket.credential).await.unwrap();
     assert_eq!(again.deny, Some(DenyReason::AlreadyUsed), "after the sync both gates know");
+}
+
+fn online() -> TerminalConfig {
+    TerminalConfig { online: true, online_deadline: std::time::Duration::from_secs(10), ..TerminalConfig::default() }
+}
+
+#[tokio::test]
+async fn the_same_phone_code_admits_once_offline_even_on_a_two_entry_pass() {
+    let venue = Venue::start().await;
+    let ticket = venue.buy(venue.pass, 1).await.remove(0);
+    let (credential, phone) = bound(&venue, &ticket).await;
+    let terminal = venue.terminal(0, TerminalConfig::default()).await;
+    venue.stop_server_for_offline().await;
+    let code = phone.present(credential.clone(), now_s()).to_text();
+
+    let (_, first) = terminal.scan(&code).await.unwrap();
+    let (_, photo) = terminal.scan(&code).await.unwrap();
+    let (_, older) = terminal.scan(&phone.present(credential.clone(), now_s() - 5).to_text()).await.unwrap();
+    let (_, refreshed) = terminal.scan(&phone.present(credential, now_s() + 1).to_text()).await.unwrap();
+
+    assert!(first.is_admit(), "{first:?}");
+    assert_eq!((photo.deny, photo.admits), (Some(DenyReason::Replayed), 0), "{photo:?}");
+    assert_eq!(older.deny, Some(DenyReason::Replayed), "{older:?}");
+    assert!(refreshed.is_admit(), "a newer code is the holder's live page: {refreshed:?}");
+    assert_eq!(refreshed.entries_used, Some(2));
+}
+
+#[tokio::test]
+async fn a_phone_code_the_server_accepted_is_refused_offline_once_synced() {
+    let venue = Venue::start().await;
+    let ticket = venue.buy(venue.pass, 1).await.remove(0);
+    let (credential, phone) = bound(&venue, &ticket).await;
+    let online_lane = venue.terminal(1, online()).await;
+    let offline_lane = venue.terminal(0, TerminalConfig::default()).await;
+    let code = phone.present(credential, now_s()).to_text();
+
+    let (_, at_the_online_lane) = online_lane.scan(&code).await.unwrap();
+    let (_, again_there) = online_lane.scan(&code).await.unwrap();
+    offline_lane.refresh().await.expect("the sync carries the server's last counter");
+    venue.stop_server_for_offline().await;
+    let (_, photo_elsewhere) = offline_lane.scan(&code).await.unwrap();
+
+    assert!(at_the_online_lane.is_admit() && at_the_online_lane.online, "{at_the_online_lane:?}");
+    assert_eq!(again_there.deny, Some(DenyReason::Replayed), "{again_there:?}");
+    assert_eq!((photo_elsewhere.deny, photo_elsewhere.online), (Some(DenyReason::Replayed), false));
+}
+
+#[tokio::test]
+async fn one_phone_code_admitted_at_two_offline_gates_is_a_replayed_conflict_at_upload() {
+    let venue = Venue::start().await;
+    let ticket = venue.buy(venue.pass, 1).await.remove(0);
+    let (credential, phone) = bound(&venue, &ticket).await;
+    let north = venue.terminal(0, TerminalConfig::default()).await;
+    let south = venue.terminal(1, TerminalConfig::default()).await;
+    let code = phone.present(credential, now_s()).to_text();
+
+    let (_, at_north) = north.scan(&code).await.unwrap();
+    let (_, at_south) = south.scan(&code).await.unwrap();
+    assert!(at_north.is_admit() && at_south.is_admit(), "offline, neither knows of the other");
+    let (north_up, _) = north.refresh().await.unwrap();
+    let (south_up, _) = south.refresh().await.unwrap();
+
+    assert_eq!((north_up.conflicts, south_up.conflicts), (0, 1));
+    let conflicts = venue.conflicts().await;
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0]["reason"], "replayed", "a two-entry pass, but the same phone code");
+    assert_eq!(venue.store.ticket(admit_domain::TicketId(ticket.id)).await.unwrap().entries_used, 1);
+}
+
+#[tokio::test]
+async fn a_credential_newer_than_the_synced_list_says_the_list_is_out_of_date() {
+    let venue = Venue::start().await;
+    let ticket = venue.buy(venue.ga, 1).await.remove(0);
+    let terminal = venue.terminal(0, TerminalConfig::default()).await;
+    let reissued = venue.reissue(&ticket, HolderBinding::None).await;
+    venue.stop_server_for_offline().await;
+
+    let (_, behind) = terminal.scan(&reissued.to_text()).await.unwrap();
+
+    assert_eq!((behind.deny, behind.admits), (Some(DenyReason::ListOutOfDate), 0), "{behind:?}");
+    assert!(DenyReason::ListOutOfDate.to_string().contains("sync"), "staff are told what to do");
+    let (_, old) = terminal.scan(&ticket.credential).await.unwrap();
+    assert!(old.is_admit(), "the list still says version 1 is current: {old:?}");
+}
+
+#[tokio::test]
+async fn a_genuine_ticket_of_the_organisers_event_at_another_venue_is_wrong_event() {
+    let venue = Venue::start().await;
+    let elsewhere = Issuer::generate(venue.keys.key_id ^ 0x10);
+    let other_session = event_at_another_venue(&venue, &elsewhere).await;
+    let ticket = venue.buy(venue.ga, 1).await.remove(0);
+    let terminal = venue.terminal(0, TerminalConfig::default()).await;
+    venue.stop_server_for_offline().await;
+    let payload = Credential::from_text(&ticket.credential).unwrap().payload_unverified().unwrap();
+    let theirs = Payload { key_id: elsewhere.key_id(), session_id: other_session as u64, ..payload };
+
+    let genuine = elsewhere.issue(theirs.clone()).unwrap().to_text();
+    let forged = Issuer::generate(elsewhere.key_id()).issue(theirs).unwrap().to_text();
+    let (_, wrong_event) = terminal.scan(&genuine).await.unwrap();
+    let (_, forgery) = terminal.scan(&forged).await.unwrap();
+
+    assert_eq!(wrong_event.deny, Some(DenyReason::WrongEvent), "{wrong_event:?}");
+    assert_eq!(wrong_event.grade.as_deref(), Some("GA"), "a genuine ticket is shown: {wrong_event:?}");
+    assert_eq!(forgery.deny, Some(DenyReason::BadSignature), "a forgery is not another event's ticket");
+}
+
+/// An event of the same organiser at a venue of its own, signed by `issuer`; its session's id.
+async fn event_at_another_venue(venue: &Venue, issuer: &Issuer) -> i64 {
+    use admit_domain::{Currency, EntryPolicy, EventKind, SeatingMode};
+    use admit_store::{EventKeys, NewEvent, NewGate, NewGrade, NewSession, NewVenue};
+    let store = &venue.store;
+    let arena = store
+        .create_venue(NewVenue {
+            organiser_id: venue.organiser,
+            name: "Other Arena".into(),
+            city: "Busan".into(),
+            latitude: 35.1,
+            longitude: 129.0,
+            gates: vec![NewGate { name: "Main".into(), latitude: 35.1, longitude: 129.0 }],
+        })
+        .await
+        .unwrap();
+    let now = admit_gate::now_ms();
+    let event = store
+        .create_event(NewEvent {
+            organiser_id: venue.organiser,
+            venue_id: arena.id,
+            name: "Elsewhere".into(),
+            kind: EventKind::Concert,
+            description: String::new(),
+            currency: Currency::KRW,
+            route: None,
+            grades: vec![NewGrade {
+                code: "GA".into(),
+                name: "GA".into(),
+                seating: SeatingMode::GeneralAdmission,
+                price_minor: 10_000,
+                policy: EntryPolicy::SINGLE,
+                quota: 10,
+            }],
+            sessions: vec![NewSession {
+                label: "Tonight".into(),
+                starts_at_ms: now + 3_600_000,
+                ends_at_ms: now + 4 * 3_600_000,
+                doors_at_ms: now,
+            }],
+            seats: vec![],
+            keys: EventKeys {
+                key_id: issuer.key_id(),
+                signing_secret: issuer.secret_bytes(),
+                public_key: issuer.public_key(),
+                inspection_key: rand::random(),
+            },
+        })
+        .await
+        .unwrap();
+    store.event(event).await.unwrap().sessions[0].id.0
 }

@@ -45,6 +45,7 @@ async fn twenty_thousand_offline_scans_upload_in_accepted_batches_and_count_once
                 online: false,
                 server_entries_used: None,
                 direction: Direction::Entry,
+                device_counter: None,
             }
         })
         .collect();
@@ -96,6 +97,7 @@ async fn a_refused_upload_does_not_stop_the_terminal_from_syncing() {
         online: false,
         server_entries_used: None,
         direction: Direction::Entry,
+        device_counter: None,
     };
     terminal.db().record_scans(&[refused]).await.unwrap();
     venue.reissue(&ticket, HolderBinding::None).await;
@@ -134,6 +136,7 @@ async fn the_status_counts_scans_as_they_happen_and_shows_a_refused_upload() {
         online: false,
         server_entries_used: None,
         direction: Direction::Entry,
+        device_counter: None,
     };
     terminal.db().record_scans(&[refused]).await.unwrap();
     // One background round: stop is already set, so it returns after the first.

@@ -402,7 +402,10 @@ pub struct ScanVerdict {
     /// already_used, expired, not_yet_valid, canceled, unknown_ticket, malformed,
     /// unsupported_version, device_proof_missing, bad_device_signature, stale_proof,
     /// static_not_accepted, already_inside (re-entry ticket: pass out first), not_inside (exit
-    /// of a holder who is not inside), no_reentry (exit scan of a ticket without pass-out).
+    /// of a holder who is not inside), no_reentry (exit scan of a ticket without pass-out),
+    /// replayed (a phone code already used: a photo or screenshot), wrong_event (a genuine
+    /// ticket of another event, not one at this gate's venue), list_out_of_date (offline gate
+    /// terminals only: the ticket was re-issued after the terminal's last sync).
     pub reason: Option<String>,
     /// entry or exit, as scanned.
     pub direction: String,

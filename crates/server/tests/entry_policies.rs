@@ -192,7 +192,7 @@ async fn a_multi_day_pass_is_denied_at_another_events_session() {
 
     let at_the_concert = scan(&app, &code, 0, app.concert.sessions[1], None).await;
 
-    assert_eq!(verdict(&at_the_concert), ("deny", Some("wrong_session"), 0), "{at_the_concert}");
+    assert_eq!(verdict(&at_the_concert), ("deny", Some("wrong_event"), 0), "{at_the_concert}");
 }
 
 #[tokio::test]
@@ -215,4 +215,32 @@ async fn gates_racing_one_pass_out_ticket_let_one_person_in_and_one_out() {
         assert_eq!(admitted, 1, "{direction}: {verdicts:?}");
         assert!(verdicts.iter().filter(|v| v["verdict"] == "deny").all(|v| v["reason"] == reason), "{verdicts:?}");
     }
+}
+
+#[tokio::test]
+async fn a_pass_out_ticket_cannot_leave_or_come_back_on_a_phone_code_it_already_used() {
+    use admit_credential::{Credential, DeviceAlgorithm, DeviceSigner, Issuer, Payload};
+    let app = TestApp::spawn().await;
+    let w = two_day_event(&app).await;
+    let sold = Credential::from_text(&ticket(&app, w.days[0], w.out).await).unwrap();
+    let keys = app.store.event_keys(admit_domain::EventId(w.event)).await.unwrap();
+    let phone = DeviceSigner::generate(DeviceAlgorithm::Ed25519);
+    let bound = Issuer::from_secret(keys.key_id, &keys.signing_secret)
+        .issue(Payload { holder: phone.binding(), ..sold.payload_unverified().unwrap() })
+        .unwrap();
+    let now_s = u32::try_from(support::fixtures::now_ms() / 1000).unwrap();
+    let code_at = |t: u32| phone.present(bound.clone(), t).to_text();
+
+    let entered = scan(&app, &code_at(now_s - 3), 0, w.days[0], None).await;
+    let out_on_it = scan(&app, &code_at(now_s - 3), 1, w.days[0], Some("exit")).await;
+    let left = scan(&app, &code_at(now_s - 2), 1, w.days[0], Some("exit")).await;
+    let back_on_it = scan(&app, &code_at(now_s - 2), 0, w.days[0], None).await;
+    let back = scan(&app, &code_at(now_s - 1), 0, w.days[0], None).await;
+
+    assert_eq!(verdict(&entered), ("admit", None, 1), "{entered}");
+    assert_eq!(verdict(&out_on_it), ("deny", Some("replayed"), 0), "{out_on_it}");
+    assert_eq!(verdict(&left), ("admit", None, 0), "{left}");
+    assert_eq!(verdict(&back_on_it), ("deny", Some("replayed"), 0), "{back_on_it}");
+    assert_eq!(verdict(&back), ("admit", None, 1), "{back}");
+    assert_eq!(back["entries_used"], 2);
 }

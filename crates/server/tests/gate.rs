@@ -452,3 +452,73 @@ async fn unreadable_presentations_and_presentations_of_unbound_credentials_are_m
     denied(&app.scan_verdict("ADP9:ABCDEF", gate, s1).await, "unsupported_version");
     admitted(&app.scan_verdict(&printed.to_text(), gate, s1).await, 1, 1);
 }
+
+/// A two-entry festival pass bought for today, its credential re-issued bound to `device`.
+async fn pass_bound_to(app: &TestApp, device: &DeviceSigner) -> Credential {
+    let f = &app.festival;
+    let order = app.buy(f.session, f.pass, 1).await;
+    let sold = Credential::from_text(order["tickets"][0]["credential"].as_str().unwrap()).unwrap();
+    let keys = app.store.event_keys(f.event).await.unwrap();
+    let issuer = Issuer::from_secret(keys.key_id, &keys.signing_secret);
+    issuer.issue(Payload { holder: device.binding(), ..sold.payload_unverified().unwrap() }).unwrap()
+}
+
+#[tokio::test]
+async fn second_showing_of_the_same_phone_code_is_denied_replayed() {
+    let app = TestApp::spawn().await;
+    let (gate, s1) = (app.hall_gates[0], app.concert.sessions[0]);
+    let phone = DeviceSigner::generate(DeviceAlgorithm::Ed25519);
+    let code = phone.present(vip_ticket_bound_to(&app, &phone).await, now_s()).to_text();
+
+    let first = app.scan_verdict(&code, gate, s1).await;
+    let photo = app.scan_verdict(&code, app.hall_gates[1], s1).await;
+
+    admitted(&first, 1, 1);
+    denied(&photo, "replayed");
+    assert!(photo["message"].as_str().unwrap().contains("already used"), "{photo}");
+}
+
+#[tokio::test]
+async fn a_photographed_phone_code_admits_once_on_a_multi_entry_pass() {
+    let app = TestApp::spawn().await;
+    let f = &app.festival;
+    let phone = DeviceSigner::generate(DeviceAlgorithm::Ed25519);
+    let credential = pass_bound_to(&app, &phone).await;
+    let code = phone.present(credential.clone(), now_s()).to_text();
+    let earlier = phone.present(credential.clone(), now_s() - 5).to_text();
+
+    let first = app.scan_verdict(&code, app.park_gate, f.session).await;
+    let photo = app.scan_verdict(&code, app.park_gate, f.session).await;
+    let older = app.scan_verdict(&earlier, app.park_gate, f.session).await;
+    let refreshed = app.scan_verdict(&phone.present(credential, now_s() + 1).to_text(), app.park_gate, f.session).await;
+
+    admitted(&first, 1, 2);
+    denied(&photo, "replayed");
+    denied(&older, "replayed");
+    admitted(&refreshed, 2, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gates_shown_the_same_phone_code_at_the_same_instant_admit_it_once() {
+    let app = TestApp::spawn().await;
+    let f = &app.festival;
+    let phone = DeviceSigner::generate(DeviceAlgorithm::Ed25519);
+    let code = phone.present(pass_bound_to(&app, &phone).await, now_s()).to_text();
+
+    let scans: Vec<_> = (0..16)
+        .map(|_| {
+            let body = json!({ "credential": code, "gate_id": app.park_gate.0, "session_id": f.session.0 });
+            app.spawn_post("/gate/scans", body, Some(&app.organiser.gate_token))
+        })
+        .collect();
+    let mut verdicts = Vec::new();
+    for scan in scans {
+        verdicts.push(json_body(scan.await.unwrap().unwrap(), StatusCode::OK).await);
+    }
+
+    let admits = verdicts.iter().filter(|v| v["verdict"] == "admit").count();
+    assert_eq!(admits, 1, "a two-entry pass, but one phone code: {verdicts:?}");
+    verdicts.iter().filter(|v| v["verdict"] != "admit").for_each(|v| denied(v, "replayed"));
+    let rows = app.manifest(f.session, &app.organiser.gate_token).await;
+    assert_eq!(rows[0]["entries_used"], 1);
+}

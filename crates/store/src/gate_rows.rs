@@ -49,7 +49,7 @@ pub fn sessions(rows: &[impl Columns]) -> StoreResult<Vec<Session>> {
 
 /// The feed's columns; add the filter.
 pub const TICKET_STATE_SELECT: &str = "SELECT t.id, t.session_id, t.version, t.status, t.entries_used, t.max_entries,
-            t.inside, t.session_entries, g.reentry, g.multi_day
+            t.inside, t.session_entries, t.device_version, t.device_counter, g.reentry, g.multi_day
      FROM tickets t JOIN grades g ON g.id = t.grade_id";
 
 pub fn ticket_state(r: &impl Columns) -> StoreResult<TicketState> {
@@ -63,6 +63,7 @@ pub fn ticket_state(r: &impl Columns) -> StoreResult<TicketState> {
         policy: crate::rules::entry_policy(r)?,
         inside: r.bool_col("inside")?,
         session_entries: parsed(r, "session_entries", admit_domain::SessionEntries::parse)?,
+        last_counter: crate::rules::last_counter(r)?,
     })
 }
 
@@ -119,6 +120,7 @@ pub fn reconcile_admit(
         valid_from_ms: i64::MIN,
         valid_until_ms: i64::MAX,
         now_ms: scan.scanned_at_ms,
+        device_counter: scan.device_counter,
     };
     decide(row, &request)
 }

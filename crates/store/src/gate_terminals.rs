@@ -59,6 +59,9 @@ pub struct TicketState {
     pub policy: admit_domain::EntryPolicy,
     pub inside: bool,
     pub session_entries: admit_domain::SessionEntries,
+    /// The last device presentation accepted for the ticket: a terminal refuses one not newer
+    /// (`replayed`) offline too.
+    pub last_counter: Option<admit_domain::DeviceCounter>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +102,9 @@ pub struct UploadedScan {
     pub scanned_at_ms: i64,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    /// The counter of the device presentation (`ADP1:`) scanned, if it was one: an admit whose
+    /// counter is not newer than the last one accepted for the ticket is a `replayed` conflict.
+    pub device_counter: Option<u32>,
 }
 
 /// What the server made of an uploaded scan.

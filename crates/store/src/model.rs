@@ -412,6 +412,9 @@ pub struct ScanRequest {
     pub valid_from_ms: i64,
     pub valid_until_ms: i64,
     pub now_ms: i64,
+    /// A device presentation's counter (`ADP1:`): refused as `replayed` unless newer than the
+    /// last one accepted for the ticket's version. `None` for a static credential.
+    pub device_counter: Option<u32>,
 }
 
 /// A scan that admitted someone (through the gate in `direction`).

@@ -130,5 +130,6 @@ pub fn inspection_scan(r: &impl Columns, req: &InspectTicket) -> StoreResult<Sca
         valid_from_ms: req.valid_from_ms,
         valid_until_ms: req.valid_until_ms,
         now_ms: req.now_ms,
+        device_counter: None,
     })
 }

@@ -2,11 +2,11 @@
 //! so SQLite and PostgreSQL refuse the same requests with the same errors.
 
 use crate::model::*;
-use crate::rows::{Columns, i64_at, parsed, str_at, u32_at};
+use crate::rows::{Columns, corrupt, i64_at, parsed, str_at, u32_at};
 use crate::{StoreError, StoreResult};
 use admit_domain::{
-    Currency, DenyReason, EntryPolicy, EntryState, EventId, GradeId, MAX_TICKETS_PER_HOLD, Money, MoneyError,
-    PaymentState, ScanContext, SeatId, SeatingMode, SessionEntries, SessionId, TicketAtGate, TicketStatus,
+    Currency, DenyReason, DeviceCounter, EntryPolicy, EntryState, EventId, GradeId, MAX_TICKETS_PER_HOLD, Money,
+    MoneyError, PaymentState, ScanContext, SeatId, SeatingMode, SessionEntries, SessionId, TicketAtGate, TicketStatus,
 };
 use std::collections::BTreeSet;
 
@@ -82,7 +82,7 @@ pub fn check_tickets_match(lines: &[impl Columns], tickets: &[NewTicket]) -> Sto
 
 /// What both backends select to decide a scan; add `WHERE t.id = …`.
 pub const CHECK_IN_SELECT: &str = "SELECT t.reference, t.version, t.status, t.session_id, ts.event_id, t.entries_used,
-            t.max_entries, t.inside, t.session_entries, g.reentry, g.multi_day, st.label AS seat, g.code AS grade
+            t.max_entries, t.inside, t.session_entries, t.device_version, t.device_counter, g.reentry, g.multi_day, st.label AS seat, g.code AS grade
      FROM tickets t JOIN grades g ON g.id = t.grade_id JOIN sessions ts ON ts.id = t.session_id
      LEFT JOIN seats st ON st.id = t.seat_id";
 
@@ -96,12 +96,26 @@ pub fn entry_policy(r: &impl Columns) -> StoreResult<EntryPolicy> {
     })
 }
 
-/// The entry state of a ticket row (`entries_used, inside, session_entries`).
+/// The entry state of a ticket row (`entries_used, inside, session_entries, device_version,
+/// device_counter`).
 pub fn entry_state(r: &impl Columns) -> StoreResult<EntryState> {
     Ok(EntryState {
         entries_used: u32_at(r, "entries_used")?,
         inside: r.bool_col("inside")?,
         per_session: parsed(r, "session_entries", SessionEntries::parse)?,
+        last_counter: last_counter(r)?,
+    })
+}
+
+/// The last device presentation accepted for the ticket (`device_version, device_counter`,
+/// both NULL until one is).
+pub fn last_counter(r: &impl Columns) -> StoreResult<Option<DeviceCounter>> {
+    let column = |name: &str| -> StoreResult<Option<u32>> {
+        r.opt_i64_col(name)?.map(|n| u32::try_from(n).map_err(|_| corrupt(format!("{name} out of range")))).transpose()
+    };
+    Ok(match (column("device_version")?, column("device_counter")?) {
+        (Some(version), Some(counter)) => Some(DeviceCounter { version, counter }),
+        _ => None,
     })
 }
 
@@ -127,6 +141,7 @@ pub fn decide(r: &impl Columns, scan: &ScanRequest) -> StoreResult<Result<Admiss
         valid_from_ms: scan.valid_from_ms,
         valid_until_ms: scan.valid_until_ms,
         now_ms: scan.now_ms,
+        device_counter: scan.device_counter,
     };
     let after = match admit_domain::decide_entry(&ticket, &ctx) {
         Ok(after) => after,
@@ -147,17 +162,38 @@ pub fn decide(r: &impl Columns, scan: &ScanRequest) -> StoreResult<Result<Admiss
     Ok(Ok(admission))
 }
 
-/// `(entries_used, inside, session_entries)` of a state, ready to bind. Both backends take an
-/// entry or an exit with `UPDATE tickets SET entries_used = ?, inside = ?, session_entries = ?
-/// WHERE id = ? AND entries_used = ? AND inside = ? AND session_entries = ?` (after, ticket,
-/// before).
-pub fn entry_binds(s: &EntryState) -> (i64, bool, String) {
-    (i64::from(s.entries_used), s.inside, s.per_session.to_text())
+/// The columns of an entry state, ready to bind. Both backends take an entry or an exit with
+/// one `UPDATE tickets SET entries_used, inside, session_entries, device_version,
+/// device_counter = (after) WHERE id = ? AND (the same columns) = (before)` (NULL-safe for the
+/// device columns): so a device presentation's counter is recorded by the very update that
+/// counts its entry, and two scans of the same presentation cannot both pass the guard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryBinds {
+    pub entries_used: i64,
+    pub inside: bool,
+    pub session_entries: String,
+    pub device_version: Option<i64>,
+    pub device_counter: Option<i64>,
+}
+
+pub fn entry_binds(s: &EntryState) -> EntryBinds {
+    EntryBinds {
+        entries_used: i64::from(s.entries_used),
+        inside: s.inside,
+        session_entries: s.per_session.to_text(),
+        device_version: s.last_counter.map(|c| i64::from(c.version)),
+        device_counter: s.last_counter.map(|c| i64::from(c.counter)),
+    }
 }
 
 /// The denial of a scan whose guarded update missed: another scan of the ticket changed its
 /// entry state in between (on PostgreSQL the row lock makes this a second line of defence).
+/// A device presentation that lost is `replayed`: most likely the same presentation was shown
+/// at two gates at once (the holder's live page shows a newer one a moment later).
 pub fn lost_race(admission: &Admission) -> DenyReason {
+    if admission.after.last_counter != admission.before.last_counter {
+        return DenyReason::Replayed;
+    }
     match (admission.direction, admission.policy.reentry) {
         (admit_domain::Direction::Exit, _) => DenyReason::NotInside,
         (admit_domain::Direction::Entry, true) => DenyReason::AlreadyInside,

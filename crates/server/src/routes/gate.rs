@@ -9,7 +9,8 @@
 //! Both code forms are accepted: a static credential (`ADM1:`), refused with
 //! `static_not_accepted` when the organiser turned static codes off, and a phone's dynamic
 //! presentation (`ADP1:`), whose device proof must be within the event's proof window of the
-//! server's clock.
+//! server's clock, and which admits (entry or exit) once: the store refuses a presentation
+//! whose counter is not newer than the last one it accepted for the ticket (`replayed`).
 
 use crate::auth::StaffUser;
 use crate::device_auth::ScanCaller;
@@ -174,9 +175,10 @@ pub async fn scan(
     // The policy of the event being admitted for (a ticket of another session is denied below).
     let policy = state.places.credential_policy(state.store.as_ref(), session.event_id).await?;
     let verified = verify(&state, &policy, &input.credential, now).await?;
+    let device_counter = verified.as_ref().ok().and_then(|(_, counter)| *counter);
     let payload = match verified {
-        Ok(v) if v.payload.ticket_id > i64::MAX as u64 => Err((DenyReason::UnknownTicket, Some(v.payload))),
-        Ok(v) => Ok(v),
+        Ok((v, _)) if v.payload.ticket_id > i64::MAX as u64 => Err((DenyReason::UnknownTicket, Some(v.payload))),
+        Ok((v, _)) => Ok(v),
         Err(denial) => Err(denial),
     };
     // A valid signature is not enough: the key must be the one of the ticket's own event, or
@@ -206,6 +208,7 @@ pub async fn scan(
         valid_from_ms: payload.valid_from.saturating_mul(1000),
         valid_until_ms: payload.valid_until.saturating_mul(1000),
         now_ms: now,
+        device_counter,
     };
     match state.store.check_in(request).await {
         Ok(a) => Ok(Json(ScanVerdict {
@@ -233,7 +236,8 @@ pub async fn scan(
 type Denial = (DenyReason, Option<Payload>);
 
 /// Reads the scanned code and checks its signatures with the shared key ring (reloaded only
-/// for a key ID it does not hold), applying the event's proof window at the server's clock.
+/// for a key ID it does not hold), applying the event's proof window at the server's clock;
+/// with a presentation's counter, which the store's check-in refuses unless newer.
 /// A denial for the device proof (missing, wrong phone, stale) comes after the issuer's
 /// signature was found good, so it carries the ticket's payload for the log and the display.
 async fn verify(
@@ -241,7 +245,7 @@ async fn verify(
     policy: &CredentialPolicy,
     text: &str,
     now_ms: i64,
-) -> Result<Result<Verified, Denial>, ApiError> {
+) -> Result<Result<(Verified, Option<u32>), Denial>, ApiError> {
     let scanned = match Scanned::parse(text) {
         Ok(scanned) => scanned,
         Err(r) => return Ok(Err((rejection_reason(r), None))),
@@ -256,7 +260,7 @@ async fn verify(
         },
         other => other,
     };
-    Ok(outcome.map_err(|r| {
+    Ok(outcome.map(|v| (v, scanned.counter())).map_err(|r| {
         let genuine =
             matches!(r, Rejection::DeviceProofMissing | Rejection::BadDeviceSignature | Rejection::StaleProof);
         (rejection_reason(r), genuine.then(|| scanned.credential().payload_unverified().ok()).flatten())

@@ -172,6 +172,17 @@ pub struct TicketStateDto {
     pub inside: bool,
     /// A multi-day pass's entries per session: `session:count,…` (empty otherwise).
     pub session_entries: String,
+    /// The last phone presentation (`ADP1:`) accepted for the ticket, if any: a terminal
+    /// refuses one not newer (`replayed`).
+    pub last_presentation: Option<PresentationCounterDto>,
+}
+
+/// A phone presentation's counter and the ticket version it was signed for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PresentationCounterDto {
+    pub version: u32,
+    /// The phone's clock in unix seconds when it signed.
+    pub counter: u32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -181,6 +192,10 @@ pub struct SyncDto {
     pub venue_id: i64,
     pub server_time: DateTime<Utc>,
     pub keys: Vec<VerificationKeyDto>,
+    /// The keys of the organiser's events at other venues: a genuine ticket signed with one is
+    /// for another event (`wrong_event`), which the terminal can then tell from a forgery.
+    /// Never used to admit.
+    pub other_event_keys: Vec<VerificationKeyDto>,
     pub sessions: Vec<SyncSessionDto>,
     /// Tickets changed since `since`, in id order, one page of them.
     pub tickets: Vec<TicketStateDto>,
@@ -229,6 +244,14 @@ pub async fn sync(
             slot.insert(event_view(&state, s.event_id).await?);
         }
     }
+    let mut other_event_keys = Vec::new();
+    for e in state.store.list_events().await? {
+        if e.organiser_id == device.gate.organiser_id && !events.contains_key(&e.id) {
+            let signer = state.signer(e.id).await?;
+            let public_key = hex::encode(signer.issuer.public_key());
+            other_event_keys.push(VerificationKeyDto { key_id: signer.issuer.key_id(), public_key });
+        }
+    }
     let changes = state
         .store
         .ticket_changes(TicketChangesQuery {
@@ -249,6 +272,7 @@ pub async fn sync(
             .values()
             .map(|e| VerificationKeyDto { key_id: e.key_id, public_key: hex::encode(e.public_key) })
             .collect(),
+        other_event_keys,
         sessions: sessions
             .iter()
             .map(|s| {
@@ -288,6 +312,9 @@ pub async fn sync(
                 max_entries: t.max_entries,
                 inside: t.inside,
                 session_entries: t.session_entries.to_text(),
+                last_presentation: t
+                    .last_counter
+                    .map(|c| PresentationCounterDto { version: c.version, counter: c.counter }),
             })
             .collect(),
         total_tickets: changes.total,

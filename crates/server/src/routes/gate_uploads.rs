@@ -44,6 +44,11 @@ pub struct UploadScanInput {
     /// entry (default) or exit (a pass-out at an exit lane).
     #[serde(default)]
     pub direction: Option<String>,
+    /// The counter of the phone's presentation (`ADP1:`) scanned, absent for a static code: an
+    /// admit whose counter is not newer than the last one accepted for the ticket is a
+    /// `replayed` conflict.
+    #[serde(default)]
+    pub device_counter: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,7 +59,8 @@ pub struct UploadResultDto {
     pub outcome: String,
     /// Why a conflict: already_used, revoked_version, canceled, wrong_session, unknown_ticket,
     /// already_inside / not_inside (a pass-out entry or exit that does not fit the ticket's
-    /// state: e.g. an exit uploaded before the entry it follows).
+    /// state: e.g. an exit uploaded before the entry it follows), replayed (a phone code
+    /// already used, at another gate or online).
     pub reason: Option<String>,
     pub entries_used: Option<u32>,
     pub max_entries: Option<u32>,
@@ -137,6 +143,7 @@ async fn scan_of(
         scanned_at_ms: s.scanned_at.timestamp_millis(),
         latitude: s.latitude,
         longitude: s.longitude,
+        device_counter: s.device_counter,
     })
 }
 

@@ -69,20 +69,28 @@ pub async fn check_in(conn: &mut PgConnection, scan: &ScanRequest) -> StoreResul
 }
 
 /// Moves the ticket's entry state from what was decided on to what the scan makes it, guarded
-/// by the former: false when another entry or exit changed it in between (the scan lost).
+/// by the former: false when another entry or exit changed it in between (the scan lost). The
+/// last device counter is part of the state, so a presentation is recorded by the update that
+/// counts it and the same presentation cannot pass the guard twice.
 pub async fn take_entry(conn: &mut PgConnection, ticket: i64, admission: &Admission) -> StoreResult<bool> {
     let (after, before) = (entry_binds(&admission.after), entry_binds(&admission.before));
     let changed = sqlx::query(
-        "UPDATE tickets SET entries_used = $1, inside = $2, session_entries = $3
-         WHERE id = $4 AND entries_used = $5 AND inside = $6 AND session_entries = $7",
+        "UPDATE tickets SET entries_used = $1, inside = $2, session_entries = $3, device_version = $4,
+                device_counter = $5
+         WHERE id = $6 AND entries_used = $7 AND inside = $8 AND session_entries = $9
+           AND device_version IS NOT DISTINCT FROM $10 AND device_counter IS NOT DISTINCT FROM $11",
     )
-    .bind(after.0)
-    .bind(after.1)
-    .bind(after.2)
+    .bind(after.entries_used)
+    .bind(after.inside)
+    .bind(after.session_entries)
+    .bind(after.device_version)
+    .bind(after.device_counter)
     .bind(ticket)
-    .bind(before.0)
-    .bind(before.1)
-    .bind(before.2)
+    .bind(before.entries_used)
+    .bind(before.inside)
+    .bind(before.session_entries)
+    .bind(before.device_version)
+    .bind(before.device_counter)
     .execute(&mut *conn)
     .await?
     .rows_affected();

@@ -207,8 +207,9 @@ async fn record(
     let (outcome, conflict_reason) = rows::outcome_codes(outcome);
     sqlx::query(
         "INSERT INTO device_scans (device_id, seq, ticket_id, ticket_version, session_id, gate_id, verdict, reason,
-                                   scanned_at, latitude, longitude, outcome, conflict_reason, received_at, direction)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                                   scanned_at, latitude, longitude, outcome, conflict_reason, received_at, direction,
+                                   device_counter)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(device.0)
     .bind(scan.seq)
@@ -225,6 +226,7 @@ async fn record(
     .bind(conflict_reason)
     .bind(now_ms)
     .bind(scan.direction.as_str())
+    .bind(scan.device_counter.map(i64::from))
     .execute(conn)
     .await?;
     Ok(())

@@ -62,16 +62,31 @@ pub fn check_in(c: &Connection, scan: &ScanRequest) -> StoreResult<Result<Admiss
 }
 
 /// Moves the ticket's entry state from what was decided on to what the scan makes it, guarded
-/// by the former: false when another entry or exit changed it in between (the scan lost).
+/// by the former: false when another entry or exit changed it in between (the scan lost). The
+/// last device counter is part of the state, so a presentation is recorded by the update that
+/// counts it and the same presentation cannot pass the guard twice.
 pub fn take_entry(c: &Connection, ticket: i64, admission: &Admission) -> StoreResult<bool> {
     let (after, before) = (entry_binds(&admission.after), entry_binds(&admission.before));
     let changed = exec(
         c,
         // By the row's key, found once: an UPDATE that finds its row through the id index
-        // first collects the row and then updates it (migration 0009).
-        "UPDATE tickets SET entries_used = ?, inside = ?, session_entries = ?
-         WHERE seq = (SELECT seq FROM tickets WHERE id = ?) AND entries_used = ? AND inside = ? AND session_entries = ?",
-        params![after.0, after.1, after.2, ticket, before.0, before.1, before.2],
+        // first collects the row and then updates it (migration 0009). `IS` compares NULLs.
+        "UPDATE tickets SET entries_used = ?, inside = ?, session_entries = ?, device_version = ?, device_counter = ?
+         WHERE seq = (SELECT seq FROM tickets WHERE id = ?) AND entries_used = ? AND inside = ? AND session_entries = ?
+           AND device_version IS ? AND device_counter IS ?",
+        params![
+            after.entries_used,
+            after.inside,
+            after.session_entries,
+            after.device_version,
+            after.device_counter,
+            ticket,
+            before.entries_used,
+            before.inside,
+            before.session_entries,
+            before.device_version,
+            before.device_counter
+        ],
     )?;
     Ok(changed == 1)
 }

@@ -180,8 +180,9 @@ fn record(
     exec(
         c,
         "INSERT INTO device_scans (device_id, seq, ticket_id, ticket_version, session_id, gate_id, verdict, reason,
-                                   scanned_at, latitude, longitude, outcome, conflict_reason, received_at, direction)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   scanned_at, latitude, longitude, outcome, conflict_reason, received_at, direction,
+                                   device_counter)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         params![
             device.0,
             scan.seq,
@@ -197,7 +198,8 @@ fn record(
             outcome,
             conflict_reason,
             now_ms,
-            scan.direction.as_str()
+            scan.direction.as_str(),
+            scan.device_counter.map(i64::from)
         ],
     )?;
     Ok(())

@@ -98,7 +98,7 @@ pub async fn a_multi_day_pass_is_denied_at_a_session_of_another_event(store: Arc
 
     let elsewhere = ScanRequest { gate_event: Some(other.event), ..at_session(&w, &ticket, other.sessions[1], DAY2) };
     let unknown_event = ScanRequest { gate_event: None, ..at_session(&w, &ticket, w.sessions[1], DAY2) };
-    assert_err!(store.check_in(elsewhere).await, StoreError::Denied(DenyReason::WrongSession));
+    assert_err!(store.check_in(elsewhere).await, StoreError::Denied(DenyReason::WrongEvent));
     assert_err!(store.check_in(unknown_event).await, StoreError::Denied(DenyReason::WrongSession));
     assert_eq!(store.ticket(ticket.id).await.unwrap().session_entries.to_text(), "");
 }
@@ -176,6 +176,7 @@ fn uploaded(w: &World, ticket: &Ticket, seq: i64, session: SessionId, direction:
         scanned_at_ms: at,
         latitude: None,
         longitude: None,
+        device_counter: None,
     }
 }
 

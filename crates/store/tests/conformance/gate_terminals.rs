@@ -41,6 +41,7 @@ fn admit(ticket: &Ticket, gate: GateId, seq: i64, at: i64) -> UploadedScan {
         scanned_at_ms: at,
         latitude: Some(37.51),
         longitude: Some(127.0),
+        device_counter: None,
     }
 }
 
@@ -132,6 +133,7 @@ pub async fn the_ticket_feed_pages_in_id_order_and_then_sends_every_change(store
             policy: t.policy,
             inside: false,
             session_entries: Default::default(),
+            last_counter: None,
         })
         .collect();
     expected.sort_by_key(|t| t.id);

@@ -28,6 +28,7 @@ pub mod model;
 pub mod orders;
 pub mod payments;
 pub mod phone;
+pub mod presentations;
 pub mod races;
 pub mod staff_places;
 pub mod support;
@@ -109,6 +110,12 @@ macro_rules! conformance_tests {
                 uploaded_pass_outs_reconcile_and_an_exit_that_cannot_apply_is_a_conflict,
                 an_uploaded_multi_day_pass_counts_per_session,
                 an_unusable_entry_policy_is_refused_and_nothing_is_created,
+            }
+            presentations {
+                a_phone_presentation_admits_once_even_on_a_multi_entry_ticket,
+                a_pass_out_exit_and_re_entry_follow_the_same_rule,
+                thirty_two_gates_shown_the_same_presentation_admit_it_once,
+                an_uploaded_replay_is_a_conflict_and_the_feed_carries_the_last_counter,
             }
             idempotency {
                 a_new_key_proceeds_and_a_repeat_in_flight_is_in_progress,

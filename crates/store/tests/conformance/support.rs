@@ -113,5 +113,6 @@ pub fn scan(ticket: &Ticket, gate: GateId, now: i64) -> ScanRequest {
         valid_from_ms: now - super::fixtures::HOUR,
         valid_until_ms: now + super::fixtures::HOUR,
         now_ms: now,
+        device_counter: None,
     }
 }
