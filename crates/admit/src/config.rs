@@ -5,6 +5,7 @@ use admit_server::Settings;
 use admit_server::ratelimit::{Limit, LimitSettings};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,6 +34,12 @@ pub struct Config {
     pub limit_joins_per_address: u32,
     /// Take client addresses from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_forwarded_for: bool,
+    /// The proxies (addresses or CIDR blocks) whose `X-Forwarded-For` entries are believed:
+    /// the client is the right-most entry none of them wrote. Default: loopback.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Mark cookies `Secure` (HTTPS only). Unset: on, unless `host` is a loopback address
+    /// (`127.0.0.1`, `::1`, `localhost`: plain HTTP on this machine, the demo).
+    pub secure_cookies: Option<bool>,
 }
 
 impl Default for Config {
@@ -53,6 +60,8 @@ impl Default for Config {
             limit_holds_per_buyer: 20,
             limit_joins_per_address: 30,
             trust_forwarded_for: false,
+            trusted_proxies: admit_server::state::LOOPBACK.to_vec(),
+            secure_cookies: None,
         }
     }
 }
@@ -93,8 +102,16 @@ impl Config {
                 joins_per_address: limit(self.limit_joins_per_address),
                 trust_forwarded_for: self.trust_forwarded_for,
             },
+            trusted_proxies: self.trusted_proxies.clone(),
+            secure_cookies: self.secure_cookies.unwrap_or_else(|| !self.serves_loopback()),
             ..Settings::default()
         }
+    }
+
+    /// Whether `host` is this machine only, where the server speaks plain HTTP.
+    fn serves_loopback(&self) -> bool {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
     }
 
     pub fn simulator_ledger(&self) -> PathBuf {

@@ -226,6 +226,38 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_default_to_loopback_and_are_read_as_addresses_or_blocks() {
+        let defaults = Config::load(None, Overrides::default()).unwrap();
+        assert_eq!(defaults.settings().trusted_proxies, admit_server::state::LOOPBACK.to_vec());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("admit.toml");
+        std::fs::write(&file, "trust_forwarded_for = true\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7/32\"]\n")
+            .unwrap();
+        let settings = Config::load(Some(&file), Overrides::default()).unwrap().settings();
+        assert!(settings.limits.trust_forwarded_for);
+        let proxies: Vec<String> = settings.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "192.0.2.7/32"]);
+        std::fs::write(&file, "trusted_proxies = [\"10.0.0.0/33\"]\n").unwrap();
+        assert!(Config::load(Some(&file), Overrides::default()).is_err(), "a malformed block is refused");
+    }
+
+    #[test]
+    fn cookies_are_secure_unless_served_on_a_loopback_address_or_set_explicitly() {
+        let load = |host: &str, secure: Option<bool>| {
+            let mut config = Config::load(None, Overrides { host: Some(host.into()), ..Overrides::default() }).unwrap();
+            config.secure_cookies = secure.or(config.secure_cookies);
+            config.settings().secure_cookies
+        };
+        assert!(!load("127.0.0.1", None));
+        assert!(!load("localhost", None));
+        assert!(!load("::1", None));
+        assert!(load("0.0.0.0", None));
+        assert!(load("tickets.example", None));
+        assert!(load("127.0.0.1", Some(true)));
+        assert!(!load("0.0.0.0", Some(false)));
+    }
+
+    #[test]
     fn a_missing_config_file_is_a_clear_error() {
         let err =
             Config::load(Some(std::path::Path::new("/nonexistent/admit.toml")), Overrides::default()).unwrap_err();

@@ -61,7 +61,7 @@ async fn a_login_link_opens_the_tickets_once_and_sets_a_private_cookie() {
     assert_eq!(opened.status(), StatusCode::SEE_OTHER);
     assert_eq!(opened.headers()[header::LOCATION], "/my/tickets");
     let cookie = opened.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
-    for part in ["admit_buyer=", "HttpOnly", "SameSite=Lax", "Path=/my", "Max-Age="] {
+    for part in ["admit_buyer=", "HttpOnly", "SameSite=Lax", "Path=/my", "Max-Age=", "Secure"] {
         assert!(cookie.contains(part), "{part} missing from {cookie}");
     }
     let tickets = json_body(phone.get("/my/api/tickets").await, StatusCode::OK).await;
@@ -364,4 +364,23 @@ async fn when_the_organiser_refuses_printed_tickets_the_static_ticket_is_refused
     assert!(print.contains("not accepted") && !print.contains("data-payload"), "{print}");
     problem(png, StatusCode::CONFLICT, "static-not-accepted").await;
     assert_eq!(ticket["credential_policy"], policy, "the phone learns the rotation and the window");
+}
+
+#[tokio::test]
+async fn a_login_link_never_adopts_a_session_token_the_browser_brought() {
+    let app = TestApp::spawn().await;
+    let order = order(&app, false, 1).await;
+    let planted = format!("admit_buyer={}", "ab".repeat(32));
+    let mut victim = Phone::new(&app.base_url);
+    victim.cookie = Some(planted.clone());
+
+    let opened = victim.open(&login_url(&order)).await;
+
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    assert_ne!(victim.cookie.as_deref(), Some(planted.as_str()), "the server chose a fresh session");
+    let tickets = json_body(victim.get("/my/api/tickets").await, StatusCode::OK).await;
+    assert_eq!(tickets.as_array().unwrap().len(), 1);
+    let mut attacker = Phone::new(&app.base_url);
+    attacker.cookie = Some(planted);
+    problem(attacker.get("/my/api/tickets").await, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
