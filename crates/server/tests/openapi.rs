@@ -18,6 +18,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/holds/{hold_id}", &["get", "delete"]),
     ("/holds/{hold_id}/payments", &["post"]),
     ("/orders/{order_id}", &["get"]),
+    ("/orders/{order_id}/login-link", &["post"]),
     ("/orders/{order_id}/tickets/{ticket_id}/credential", &["get"]),
     ("/orders/{order_id}/tickets/{ticket_id}/qr.svg", &["get"]),
     ("/orders/{order_id}/tickets/{ticket_id}/qr.png", &["get"]),

@@ -299,6 +299,9 @@ impl Store for PgStore {
     async fn create_login_link(&self, link: NewLoginLink) -> StoreResult<()> {
         transaction!(self.pool, |conn| phone::create_login_link(conn, &link).await?)
     }
+    async fn purge_login_links(&self, expired_by_ms: i64, used_by_ms: i64) -> StoreResult<u64> {
+        phone::purge_login_links(&self.pool, expired_by_ms, used_by_ms).await
+    }
     async fn redeem_login_link(
         &self,
         token_hash: [u8; 32],

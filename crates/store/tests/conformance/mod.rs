@@ -161,6 +161,7 @@ macro_rules! conformance_tests {
                 a_login_link_grants_its_order_once,
                 the_confirmation_link_is_stored_with_the_order_and_with_a_repeated_completion,
                 an_expired_login_link_grants_nothing,
+                expired_and_used_login_links_are_purged_and_fresh_ones_kept,
                 a_buyer_session_holds_every_order_it_opened_and_no_other,
                 the_ticket_view_names_event_venue_round_grade_and_quantity,
                 binding_a_device_re_issues_the_ticket_and_logs_it,
