@@ -10,6 +10,34 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// A value that must not reach logs (a database URL with its password, a token): `Debug`
+/// prints `Secret(***)`; the value itself is read only through [`Secret::expose`]. A dozen
+/// lines of our own rather than the `secrecy` crate, whose `SecretString` is not `Serialize`
+/// (figment layers this config through serde) and brings zeroize for a value that also lives
+/// in the environment anyway.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Secret, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
     pub host: String,
@@ -21,8 +49,9 @@ pub struct Config {
     pub simulator_hang_ms: u64,
     pub sweep_interval_ms: u64,
     pub reconcile_interval_ms: u64,
-    /// `postgres://…` for PostgreSQL; unset: SQLite in `data_dir/admit.db`.
-    pub database: Option<String>,
+    /// `postgres://…` for PostgreSQL; unset: SQLite in `data_dir/admit.db`. May hold a
+    /// password, so `Debug` never shows it.
+    pub database: Option<Secret>,
     /// PostgreSQL connections per node.
     pub database_pool: u32,
     /// The card simulator's ledger; nodes of one deployment share it like a real provider
@@ -78,7 +107,7 @@ pub struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold_ttl_secs: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub database: Option<String>,
+    pub database: Option<Secret>,
 }
 
 impl Config {

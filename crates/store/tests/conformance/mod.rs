@@ -43,6 +43,7 @@ macro_rules! conformance_tests {
             catalogue {
                 created_events_are_listed_with_their_venue,
                 event_detail_has_sessions_and_priced_grades,
+                a_staff_token_for_an_unknown_organiser_is_not_found_and_adds_nothing,
                 unknown_events_sessions_and_gates_are_not_found,
                 availability_counts_every_grade_of_each_session,
                 every_session_lists_its_own_free_copy_of_the_seats,
