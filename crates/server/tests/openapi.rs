@@ -1,5 +1,6 @@
 //! The published contract: `/openapi.json` (OpenAPI 3.1) documents every route the API serves,
-//! with the problem schema and the staff-token scheme, and `/problems` lists every problem type.
+//! with the problem schema and the staff-token scheme, `/problems` lists every problem type, and
+//! each type resolves to a page describing it.
 
 mod support;
 
@@ -108,4 +109,22 @@ async fn the_problem_catalogue_lists_every_type_the_api_answers_with() {
         assert!(types.contains(format!("/problems/{slug}").as_str()), "{slug} is not listed: {types:?}");
     }
     assert!(entries.iter().all(|p| p["meaning"].as_str().is_some_and(|m| !m.is_empty())), "{catalogue}");
+}
+
+#[tokio::test]
+async fn every_problem_type_resolves_to_a_page_describing_it() {
+    let app = TestApp::spawn().await;
+    let catalogue = json_body(app.get("/problems").await, StatusCode::OK).await;
+
+    for entry in catalogue.as_array().expect("problem list") {
+        let resp = app.get(entry["type"].as_str().expect("type")).await;
+        let kind = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        assert_eq!(resp.status(), StatusCode::OK, "{entry}");
+        assert!(kind.starts_with("text/html"), "{entry}: {kind}");
+        let page = resp.text().await.unwrap();
+        let meaning = entry["meaning"].as_str().unwrap();
+        let plain_start = meaning.split(|c: char| !(c.is_alphanumeric() || c == ' ')).next().unwrap();
+        assert!(plain_start.len() > 5 && page.contains(plain_start), "{entry}: {page}");
+    }
+    problem(app.get("/problems/no-such-problem").await, StatusCode::NOT_FOUND, "not-found").await;
 }
