@@ -45,6 +45,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub hold_ttl_secs: u64,
     pub payment_timeout_ms: u64,
+    /// The longest the server works on one request (503 `request-timeout` after that).
+    pub request_timeout_ms: u64,
     /// How long the simulator's "timeout" test card keeps the caller waiting.
     pub simulator_hang_ms: u64,
     pub sweep_interval_ms: u64,
@@ -79,6 +81,7 @@ impl Default for Config {
             data_dir: PathBuf::from("."),
             hold_ttl_secs: 600,
             payment_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
             simulator_hang_ms: 30_000,
             sweep_interval_ms: 1_000,
             reconcile_interval_ms: 5_000,
@@ -123,6 +126,7 @@ impl Config {
         Settings {
             hold_ttl: Duration::from_secs(self.hold_ttl_secs),
             payment_timeout: Duration::from_millis(self.payment_timeout_ms),
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
             sweep_interval: Duration::from_millis(self.sweep_interval_ms),
             reconcile_interval: Duration::from_millis(self.reconcile_interval_ms),
             limits: LimitSettings {

@@ -44,6 +44,9 @@ pub struct Settings {
     /// On by default; `admit` turns it off only when it serves plain HTTP on a loopback
     /// address (see its `secure_cookies` setting), where browsers would otherwise drop them.
     pub secure_cookies: bool,
+    /// The longest the server works on one request before answering 503 `request-timeout`
+    /// (longer than `payment_timeout`, so a slow payment gateway is answered as such).
+    pub request_timeout: Duration,
 }
 
 /// The default trusted proxies: a proxy on the same machine.
@@ -63,6 +66,7 @@ impl Default for Settings {
             limits: LimitSettings::default(),
             trusted_proxies: LOOPBACK.to_vec(),
             secure_cookies: true,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
