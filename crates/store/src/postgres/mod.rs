@@ -25,6 +25,7 @@ mod idempotency;
 mod orders;
 mod phone;
 pub(crate) mod retry;
+#[cfg(feature = "testing")]
 pub mod scratch;
 mod shards;
 mod staff_places;
