@@ -7,10 +7,11 @@ mod gate;
 
 use admit_payments::CardSimulator;
 use admit_server::{AppState, auth};
-use admit_store::{PgStore, SqliteStore, StaffRole, Store};
+use admit_store::{PgStore, SqliteStore, StaffRole, Store, StoreError};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use config::{Config, Overrides};
+use config::{Config, Overrides, Secret};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +38,7 @@ enum Command {
         data_dir: PathBuf,
         /// `postgres://…` when the deployment runs on PostgreSQL.
         #[arg(long, env = "ADMIT_DATABASE")]
-        database: Option<String>,
+        database: Option<Secret>,
         #[arg(long)]
         organiser: i64,
         /// admin (everything) or gate (manifests and scans)
@@ -79,7 +80,7 @@ struct ServeArgs {
     /// `postgres://user@host/db` to run on PostgreSQL (several nodes may share it);
     /// default: SQLite in the data folder.
     #[arg(long, value_name = "URL")]
-    database: Option<String>,
+    database: Option<Secret>,
 }
 
 /// mimalloc: the server allocates and frees many small buffers per request on every thread,
@@ -95,20 +96,25 @@ async fn main() -> anyhow::Result<()> {
     let gate = matches!(cli.command, Command::Gate { .. });
     let default_filter = if gate { "error" } else { "info,sqlx=warn,tower_http=warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
+    // Colour codes only for a person at a terminal, never into a file or a log collector.
     if gate {
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        let ansi = std::io::stderr().is_terminal();
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::stdout().is_terminal()).init();
     }
     match cli.command {
         Command::Serve(args) => run(cli.config, args, None).await,
         Command::Demo(args) => run(cli.config, args.serve, Some(args.phone_ticket)).await,
         Command::Token { data_dir, database, organiser, role, label } => {
-            let store = open_store(&data_dir, database.as_deref(), 2).await?;
+            let store = open_store(&data_dir, database.as_ref().map(Secret::expose), 2).await?;
             let role = StaffRole::parse(&role).context("role must be admin or gate")?;
-            let token = auth::issue_staff_token(store.as_ref(), admit_domain::OrganiserId(organiser), role, &label)
-                .await
-                .with_context(|| format!("could not create a token for organiser {organiser} (does it exist?)"))?;
+            let token =
+                match auth::issue_staff_token(store.as_ref(), admit_domain::OrganiserId(organiser), role, &label).await
+                {
+                    Err(StoreError::NotFound(_)) => anyhow::bail!("there is no organiser {organiser}"),
+                    other => other.with_context(|| format!("could not create a token for organiser {organiser}"))?,
+                };
             println!("{token}");
             Ok(())
         }
@@ -161,7 +167,8 @@ async fn run(config_file: Option<PathBuf>, args: ServeArgs, demo: Option<bool>) 
         database: args.database,
     };
     let config = Config::load(config_file.as_deref(), overrides).context("invalid configuration")?;
-    let store = open_store(&config.data_dir, config.database.as_deref(), config.database_pool).await?;
+    let store =
+        open_store(&config.data_dir, config.database.as_ref().map(Secret::expose), config.database_pool).await?;
     let sim_path = config.simulator_ledger();
     let gateway = CardSimulator::open(&sim_path, Duration::from_millis(config.simulator_hang_ms))
         .await
@@ -223,6 +230,50 @@ mod tests {
     fn passwords_are_hidden_in_database_urls() {
         assert_eq!(redact("postgres://admit:s3cret@db:5432/admit"), "postgres://admit:***@db:5432/admit");
         assert_eq!(redact("postgres://127.0.0.1/test"), "postgres://127.0.0.1/test");
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_loopback_and_are_read_as_addresses_or_blocks() {
+        let defaults = Config::load(None, Overrides::default()).unwrap();
+        assert_eq!(defaults.settings().trusted_proxies, admit_server::state::LOOPBACK.to_vec());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("admit.toml");
+        std::fs::write(&file, "trust_forwarded_for = true\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7/32\"]\n")
+            .unwrap();
+        let settings = Config::load(Some(&file), Overrides::default()).unwrap().settings();
+        assert!(settings.limits.trust_forwarded_for);
+        let proxies: Vec<String> = settings.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "192.0.2.7/32"]);
+        std::fs::write(&file, "trusted_proxies = [\"10.0.0.0/33\"]\n").unwrap();
+        assert!(Config::load(Some(&file), Overrides::default()).is_err(), "a malformed block is refused");
+    }
+
+    #[test]
+    fn cookies_are_secure_unless_served_on_a_loopback_address_or_set_explicitly() {
+        let load = |host: &str, secure: Option<bool>| {
+            let mut config = Config::load(None, Overrides { host: Some(host.into()), ..Overrides::default() }).unwrap();
+            config.secure_cookies = secure.or(config.secure_cookies);
+            config.settings().secure_cookies
+        };
+        assert!(!load("127.0.0.1", None));
+        assert!(!load("localhost", None));
+        assert!(!load("::1", None));
+        assert!(load("0.0.0.0", None));
+        assert!(load("tickets.example", None));
+        assert!(load("127.0.0.1", Some(true)));
+        assert!(!load("0.0.0.0", Some(false)));
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_database_url() {
+        let url = "postgres://admit:s3cret@db:5432/admit";
+        let cli = Cli::try_parse_from(["admit", "token", "--organiser", "1", "--database", url]).unwrap();
+        let config =
+            Config::load(None, Overrides { database: Some(url.parse().unwrap()), ..Overrides::default() }).unwrap();
+        for shown in [format!("{cli:?}"), format!("{config:?}")] {
+            assert!(!shown.contains("s3cret") && !shown.contains("postgres://"), "{shown}");
+        }
+        assert_eq!(config.database.as_ref().map(Secret::expose), Some(url), "the value itself is kept");
     }
 
     #[test]

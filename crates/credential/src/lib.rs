@@ -21,6 +21,7 @@ mod credential;
 mod crockford;
 mod device;
 mod device_signer;
+#[cfg(feature = "testing")]
 pub mod fuzzing;
 mod holder;
 mod inspection;

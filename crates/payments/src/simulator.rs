@@ -12,13 +12,19 @@
 //! | 4000 0000 0000 0002 | declined: card_declined                      |
 //! | 4000 0000 0000 0119 | never answers (the gateway times out)        |
 //! | any other valid one | approved                                     |
+//!
+//! Any card past its expiry is declined `expired_card`: a card is valid through the last day of
+//! its expiry month, judged (as card networks do) on the simulator's clock in UTC
+//! ([`CardSimulator::with_clock`] lets tests move it).
 
-use crate::{ChargeOutcome, DeclineReason, GatewayError, PaymentGateway, PaymentMethod};
+use crate::{CardDetails, ChargeOutcome, DeclineReason, GatewayError, PaymentGateway, PaymentMethod};
 use admit_domain::Money;
 use admit_sqlite_batch::rusqlite::{self, Connection, OpenFlags, OptionalExtension, params};
 use admit_sqlite_batch::{BatchConfig, BatchError, Readers, Writer};
 use async_trait::async_trait;
+use chrono::{DateTime, Datelike, Utc};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The test cards and what they do, for docs and the API's payment error hints.
@@ -41,7 +47,11 @@ pub struct CardSimulator {
     writer: Writer,
     reader: Readers,
     hang: Duration,
+    clock: Clock,
 }
+
+/// Where the simulator reads the time, for expiry dates.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 impl CardSimulator {
     /// Opens (or creates) the simulator's ledger file. `hang` is how long the timeout card
@@ -82,11 +92,26 @@ impl CardSimulator {
             })
             .collect::<Result<Vec<_>, GatewayError>>()?;
         let reader = Readers::spawn(readers).map_err(|e| GatewayError::Unavailable(e.to_string()))?;
-        Ok(CardSimulator { writer, reader, hang })
+        Ok(CardSimulator { writer, reader, hang, clock: Arc::new(Utc::now) })
     }
 
-    fn decide(number: &str) -> ChargeOutcome {
-        let decline = match number {
+    /// The same simulator reading the time from `clock` (tests move it instead of waiting).
+    pub fn with_clock(mut self, clock: Clock) -> CardSimulator {
+        self.clock = clock;
+        self
+    }
+
+    /// Whether the card's expiry month is over at `now`: a card marked 03/2030 works through
+    /// 31 March 2030 and is expired from 1 April.
+    fn expired(card: &CardDetails, now: DateTime<Utc>) -> bool {
+        (now.year(), now.month()) > (i32::from(card.exp_year), u32::from(card.exp_month))
+    }
+
+    fn decide(card: &CardDetails, now: DateTime<Utc>) -> ChargeOutcome {
+        if Self::expired(card, now) {
+            return ChargeOutcome::Declined(DeclineReason::ExpiredCard);
+        }
+        let decline = match card.number() {
             "4000000000009995" => Some(DeclineReason::InsufficientFunds),
             "4000000000009979" => Some(DeclineReason::StolenCard),
             "4000000000000069" => Some(DeclineReason::ExpiredCard),
@@ -161,7 +186,7 @@ impl PaymentGateway for CardSimulator {
             tokio::time::sleep(self.hang).await;
             return Err(GatewayError::Timeout);
         }
-        let (outcome, authorization) = match Self::decide(card.number()) {
+        let (outcome, authorization) = match Self::decide(card, (self.clock)()) {
             ChargeOutcome::Approved { authorization } => ("approved", Some(authorization)),
             ChargeOutcome::Declined(reason) => (reason.code(), None),
         };
@@ -246,8 +271,8 @@ impl CardSimulator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::CardDetails;
     use admit_domain::Currency;
+    use chrono::TimeZone;
 
     async fn sim(dir: &tempfile::TempDir) -> CardSimulator {
         CardSimulator::open(&dir.path().join("sim.db"), Duration::from_millis(50)).await.unwrap()
@@ -272,6 +297,25 @@ mod tests {
         }
         assert_eq!(s.charge("t", won(1), &card(TIMEOUT_CARD)).await, Err(GatewayError::Timeout));
         assert_eq!(s.lookup("t").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_expired_card_is_declined_and_a_card_is_valid_through_its_expiry_month() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Arc::new(std::sync::Mutex::new(Utc.with_ymd_and_hms(2030, 3, 31, 23, 59, 59).unwrap()));
+        let clock = now.clone();
+        let s = sim(&dir).await.with_clock(Arc::new(move || *clock.lock().unwrap()));
+        let march_2030 = PaymentMethod::Card(CardDetails::parse("4242424242424242", 3, 2030, "123").unwrap());
+        let expired_2020 = PaymentMethod::Card(CardDetails::parse("4242424242424242", 1, 2020, "123").unwrap());
+
+        let old = s.charge("old", won(1), &expired_2020).await.unwrap();
+        let last_day = s.charge("last-day", won(1), &march_2030).await.unwrap();
+        *now.lock().unwrap() = Utc.with_ymd_and_hms(2030, 4, 1, 0, 0, 0).unwrap();
+        let next_month = s.charge("next-month", won(1), &march_2030).await.unwrap();
+
+        assert_eq!(old, ChargeOutcome::Declined(DeclineReason::ExpiredCard));
+        assert!(matches!(last_day, ChargeOutcome::Approved { .. }), "{last_day:?}");
+        assert_eq!(next_month, ChargeOutcome::Declined(DeclineReason::ExpiredCard));
     }
 
     #[tokio::test]

@@ -83,22 +83,29 @@ pub async fn issue_staff_token(
     Ok(token)
 }
 
+/// The token of an `Authorization: Bearer <token>` header. The scheme is matched without
+/// regard to case (RFC 9110 §11.1: `bearer` and `BEARER` are `Bearer`); `missing` is the
+/// detail when there is no header at all.
+pub fn bearer_token<'a>(parts: &'a Parts, missing: &'static str) -> Result<&'a str, ApiError> {
+    let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| ApiError::unauthorized(missing))?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|h| h.trim_start().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| ApiError::unauthorized("The Authorization header must be `Bearer <token>`."))
+}
+
 impl FromRequestParts<AppState> for StaffUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("Send a staff token as `Authorization: Bearer <token>`."))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::unauthorized("The Authorization header must be `Bearer <token>`."))?;
+        let token = bearer_token(parts, "Send a staff token as `Authorization: Bearer <token>`.")?;
         state
             .staff_tokens
-            .find(state.store.as_ref(), token_hash(token.trim()))
+            .find(state.store.as_ref(), token_hash(token))
             .await?
             .ok_or_else(|| ApiError::unauthorized("Unknown staff token."))
     }

@@ -1,4 +1,5 @@
-//! Buyer sessions on the phone: an `HttpOnly`, `SameSite=Lax` cookie holding a random 256-bit
+//! Buyer sessions on the phone: an `HttpOnly`, `SameSite=Lax`, `Secure` (off plain localhost)
+//! cookie holding a random 256-bit
 //! token, stored only as its SHA-256. Opening a one-time login link grants an order to the
 //! session; a session may hold many orders (several links opened in one browser).
 
@@ -6,9 +7,10 @@ use crate::auth::token_hash;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
 use rand::RngCore;
+use std::time::Duration;
 
 /// The cookie's name; scoped to `/my`, the buyer's pages and their API.
 pub const COOKIE: &str = "admit_buyer";
@@ -22,9 +24,9 @@ pub fn random_token(bytes: usize) -> String {
     hex::encode(buf)
 }
 
-/// The `Set-Cookie` value that gives the browser this session.
-pub fn set_cookie(token: &str) -> String {
-    format!("{COOKIE}={token}; Path=/my; Max-Age={COOKIE_MAX_AGE_SECS}; HttpOnly; SameSite=Lax")
+/// The `Set-Cookie` value that gives the browser this session (`Secure` when `secure`).
+pub fn set_cookie(token: &str, secure: bool) -> HeaderValue {
+    crate::cookie::private(COOKIE, token, "/my", Duration::from_secs(COOKIE_MAX_AGE_SECS), secure)
 }
 
 /// The session token the browser sent, if it looks like one of ours.

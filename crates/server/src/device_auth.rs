@@ -4,13 +4,12 @@
 //! nothing from the next request on (it is looked up every time; terminals sync every few
 //! seconds, not per scan, so this is cheap).
 
-use crate::auth::{StaffUser, token_hash};
+use crate::auth::{StaffUser, bearer_token, token_hash};
 use crate::error::ApiError;
 use crate::state::{AppState, Place};
 use admit_domain::GateId;
 use admit_store::{GateDevice, NewGateDevice, Store, StoreResult};
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use rand::RngCore;
 
@@ -36,16 +35,7 @@ pub async fn enrol_device(
 }
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
-    let header = parts
-        .headers
-        .get(AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthorized("Send a token as `Authorization: Bearer <token>`."))?;
-    header
-        .to_str()
-        .ok()
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(|| ApiError::unauthorized("The Authorization header must be `Bearer <token>`."))
+    bearer_token(parts, "Send a token as `Authorization: Bearer <token>`.")
 }
 
 async fn device_for(state: &AppState, token: &str) -> Result<DeviceUser, ApiError> {

@@ -314,7 +314,8 @@ pub struct OrderDto {
     pub message: String,
     pub tickets: Vec<TicketDto>,
     /// A fresh one-time link (`/my/login/{token}`, 24 h, single use) that opens these tickets
-    /// on the buyer's phone; every confirmation and every read of the order makes a new one.
+    /// on the buyer's phone; every confirmation makes a new one (and so does
+    /// `POST /orders/{order_id}/login-link`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub login_url: Option<String>,
 }

@@ -146,6 +146,25 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Turns the bare 503 of the request timeout (`TimeoutLayer`, which answers with an empty
+/// body) into problem+json; every other response passes untouched.
+pub async fn timed_out_as_problem(response: Response) -> Response {
+    let bare =
+        response.status() == StatusCode::SERVICE_UNAVAILABLE && !response.headers().contains_key(header::CONTENT_TYPE);
+    if !bare {
+        return response;
+    }
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "request-timeout",
+        "The request took too long",
+        "The server did not finish this request in time; nothing you can see was lost. Try again in a moment \
+         (with the same Idempotency-Key for a payment).",
+    )
+    .with("retry_after_secs", 1)
+    .into_response()
+}
+
 /// Every problem `type` the API can answer with, for `/problems` and the docs.
 pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("malformed-request", "The body, path or query could not be parsed (400)."),
@@ -177,6 +196,7 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("admission-pass-invalid", "The admission pass is malformed, forged, expired or for another event (403)."),
     ("rate-limited", "Too many requests from this address or buyer; `Retry-After` says when to try again (429)."),
     ("payload-too-large", "The request body is too large (413)."),
+    ("request-timeout", "The server did not finish the request within its time limit; try again (503)."),
     ("device-already-bound", "The ticket is bound to another phone; send `rebind: true` to move it (409)."),
     ("ticket-version-changed", "The ticket was re-issued meanwhile; reload it and sign again (409)."),
     ("ticket-canceled", "The ticket was cancelled (409)."),

@@ -33,6 +33,7 @@ use axum::{Json, Router, middleware};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// The whole HTTP application.
@@ -56,6 +57,8 @@ pub fn router(state: AppState) -> Router {
                 "This resource does not support that method.",
             )
         })
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.settings.request_timeout))
+        .layer(middleware::map_response(error::timed_out_as_problem))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

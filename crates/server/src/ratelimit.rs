@@ -9,10 +9,11 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
+use ipnet::IpNet;
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
@@ -40,7 +41,8 @@ pub struct LimitSettings {
     pub holds_per_buyer: Option<Limit>,
     /// Waiting-room joins per client address (each join may be a new place in line).
     pub joins_per_address: Option<Limit>,
-    /// Take the client address from the first `X-Forwarded-For` entry (behind a trusted proxy).
+    /// Take the client address from `X-Forwarded-For` when the request comes through one of
+    /// `Settings::trusted_proxies` (see [`ClientAddr`]).
     pub trust_forwarded_for: bool,
 }
 
@@ -129,27 +131,50 @@ impl Limiters {
     }
 }
 
-/// The client's address: the TCP peer, or the first `X-Forwarded-For` entry when the server
-/// is configured to trust its proxy.
+/// The client's address. Directly connected: the TCP peer. Behind proxies
+/// (`trust_forwarded_for`), and only when the peer is one of `Settings::trusted_proxies`: the
+/// right-most `X-Forwarded-For` entry that is not a trusted proxy. Entries to its left were
+/// written by the client (or by proxies we do not run) and could say anything; each trusted
+/// proxy appends the address it received from, so the first untrusted one from the right is
+/// the last address a proxy of ours saw. An unreadable entry stops the walk at the address to
+/// its right, and a chain of trusted proxies only is answered with its left-most entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
+
+impl ClientAddr {
+    /// The client behind `peer` given the request's `X-Forwarded-For` headers.
+    pub fn behind(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> ClientAddr {
+        let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(&ip.to_canonical()));
+        let mut client = peer;
+        if !is_trusted(&peer) {
+            return ClientAddr(client);
+        }
+        let entries: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .collect();
+        for entry in entries.iter().rev() {
+            let Ok(ip) = entry.trim().parse::<IpAddr>() else { break };
+            client = ip;
+            if !is_trusted(&ip) {
+                break;
+            }
+        }
+        ClientAddr(client)
+    }
+}
 
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
-        if state.settings.limits.trust_forwarded_for {
-            let forwarded = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| v.trim().parse::<IpAddr>().ok());
-            if let Some(ip) = forwarded {
-                return Ok(ClientAddr(ip));
-            }
-        }
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        Ok(ClientAddr(peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))))
+        let peer = peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        if !state.settings.limits.trust_forwarded_for {
+            return Ok(ClientAddr(peer));
+        }
+        Ok(ClientAddr::behind(peer, &parts.headers, &state.settings.trusted_proxies))
     }
 }

@@ -15,7 +15,9 @@ use admit_domain::EventId;
 use admit_payments::PaymentGateway;
 use admit_store::Store;
 use axum::body::Bytes;
+use ipnet::IpNet;
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,7 +40,24 @@ pub struct Settings {
     pub idempotency_retention: Duration,
     /// Per-address and per-buyer rate limits on holds and waiting-room joins.
     pub limits: LimitSettings,
+    /// The proxies whose `X-Forwarded-For` entries are believed when
+    /// `limits.trust_forwarded_for` is on: the client is the right-most entry not written by one
+    /// of these (see `ratelimit::ClientAddr`). Default: loopback only.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Whether the buyer-session and waiting-room cookies are `Secure` (sent over HTTPS only).
+    /// On by default; `admit` turns it off only when it serves plain HTTP on a loopback
+    /// address (see its `secure_cookies` setting), where browsers would otherwise drop them.
+    pub secure_cookies: bool,
+    /// The longest the server works on one request before answering 503 `request-timeout`
+    /// (longer than `payment_timeout`, so a slow payment gateway is answered as such).
+    pub request_timeout: Duration,
 }
+
+/// The default trusted proxies: a proxy on the same machine.
+pub const LOOPBACK: [IpNet; 2] = [
+    IpNet::new_assert(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0)), 8),
+    IpNet::new_assert(IpAddr::V6(Ipv6Addr::LOCALHOST), 128),
+];
 
 impl Default for Settings {
     fn default() -> Self {
@@ -50,6 +69,9 @@ impl Default for Settings {
             idempotency_lease: Duration::from_secs(30),
             idempotency_retention: Duration::from_secs(24 * 60 * 60),
             limits: LimitSettings::default(),
+            trusted_proxies: LOOPBACK.to_vec(),
+            secure_cookies: true,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }

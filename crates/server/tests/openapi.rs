@@ -1,5 +1,6 @@
 //! The published contract: `/openapi.json` (OpenAPI 3.1) documents every route the API serves,
-//! with the problem schema and the staff-token scheme, and `/problems` lists every problem type.
+//! with the problem schema and the staff-token scheme, `/problems` lists every problem type, and
+//! each type resolves to a page describing it.
 
 mod support;
 
@@ -18,6 +19,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/holds/{hold_id}", &["get", "delete"]),
     ("/holds/{hold_id}/payments", &["post"]),
     ("/orders/{order_id}", &["get"]),
+    ("/orders/{order_id}/login-link", &["post"]),
     ("/orders/{order_id}/tickets/{ticket_id}/credential", &["get"]),
     ("/orders/{order_id}/tickets/{ticket_id}/qr.svg", &["get"]),
     ("/orders/{order_id}/tickets/{ticket_id}/qr.png", &["get"]),
@@ -129,4 +131,22 @@ async fn every_operation_documents_the_answers_any_request_can_get() {
             assert_eq!(internal, "#/components/schemas/Problem", "{method} {path}");
         }
     }
+}
+
+#[tokio::test]
+async fn every_problem_type_resolves_to_a_page_describing_it() {
+    let app = TestApp::spawn().await;
+    let catalogue = json_body(app.get("/problems").await, StatusCode::OK).await;
+
+    for entry in catalogue.as_array().expect("problem list") {
+        let resp = app.get(entry["type"].as_str().expect("type")).await;
+        let kind = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        assert_eq!(resp.status(), StatusCode::OK, "{entry}");
+        assert!(kind.starts_with("text/html"), "{entry}: {kind}");
+        let page = resp.text().await.unwrap();
+        let meaning = entry["meaning"].as_str().unwrap();
+        let plain_start = meaning.split(|c: char| !(c.is_alphanumeric() || c == ' ')).next().unwrap();
+        assert!(plain_start.len() > 5 && page.contains(plain_start), "{entry}: {page}");
+    }
+    problem(app.get("/problems/no-such-problem").await, StatusCode::NOT_FOUND, "not-found").await;
 }

@@ -234,3 +234,16 @@ async fn the_reconciler_refunds_an_unissuable_charge_and_still_settles_the_other
     let hold = json_body(app.get(&format!("/holds/{fine}")).await, StatusCode::OK).await;
     assert_eq!(hold["state"], "converted", "{hold}");
 }
+
+#[tokio::test]
+async fn a_request_past_the_servers_time_limit_is_answered_with_a_problem() {
+    let mut config = Config::default();
+    config.settings.request_timeout = std::time::Duration::from_millis(200);
+    let app = TestApp::spawn_with(config).await;
+    let hold = created_hold(app.hold_best(app.concert.sessions[0], app.concert.vip, 1).await).await;
+
+    let slow = app.pay(hold["id"].as_str().unwrap(), cards::TIMEOUT).await;
+
+    assert_eq!(slow.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    problem(slow, StatusCode::SERVICE_UNAVAILABLE, "request-timeout").await;
+}

@@ -25,6 +25,12 @@ fn login_url(order: &Value) -> String {
     order["login_url"].as_str().unwrap_or_else(|| panic!("an order confirmation with a login_url: {order}")).to_owned()
 }
 
+/// `POST /orders/{id}/login-link`: a fresh login link for the order (`{"login_url": …}`).
+async fn fresh_link(app: &TestApp, order: &Value) -> Value {
+    let path = format!("/orders/{}/login-link", order["id"].as_str().unwrap());
+    json_body(app.client.post(app.url(&path)).send().await.unwrap(), StatusCode::CREATED).await
+}
+
 /// A phone that opened the order's login link.
 async fn phone_for(app: &TestApp, order: &Value) -> Phone {
     let mut phone = Phone::new(&app.base_url);
@@ -61,7 +67,7 @@ async fn a_login_link_opens_the_tickets_once_and_sets_a_private_cookie() {
     assert_eq!(opened.status(), StatusCode::SEE_OTHER);
     assert_eq!(opened.headers()[header::LOCATION], "/my/tickets");
     let cookie = opened.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
-    for part in ["admit_buyer=", "HttpOnly", "SameSite=Lax", "Path=/my", "Max-Age="] {
+    for part in ["admit_buyer=", "HttpOnly", "SameSite=Lax", "Path=/my", "Max-Age=", "Secure"] {
         assert!(cookie.contains(part), "{part} missing from {cookie}");
     }
     let tickets = json_body(phone.get("/my/api/tickets").await, StatusCode::OK).await;
@@ -106,14 +112,14 @@ async fn an_expired_or_unknown_login_link_is_refused_and_logs_nobody_in() {
 }
 
 #[tokio::test]
-async fn every_order_opened_in_one_browser_is_listed_and_reading_an_order_makes_a_fresh_link() {
+async fn every_order_opened_in_one_browser_is_listed_and_a_fresh_link_is_asked_for_explicitly() {
     let app = TestApp::spawn().await;
     let (first, second) = (order(&app, false, 1).await, order(&app, true, 2).await);
     let mut phone = phone_for(&app, &first).await;
     let session = phone.cookie.clone();
 
-    let fresh = json_body(app.get(&format!("/orders/{}", second["id"].as_str().unwrap())).await, StatusCode::OK).await;
-    assert_ne!(login_url(&fresh), login_url(&second), "every read makes a new link");
+    let fresh = fresh_link(&app, &second).await;
+    assert_ne!(login_url(&fresh), login_url(&second), "asking makes a new link");
     assert_eq!(phone.open(&login_url(&fresh)).await.status(), StatusCode::SEE_OTHER);
 
     assert_eq!(phone.cookie, session, "the browser keeps one session");
@@ -200,7 +206,7 @@ async fn moving_to_another_phone_needs_the_flag_and_revokes_the_old_phone() {
     let old_phone = phone_for(&app, &order).await;
     let id = first_ticket_id(&order);
     let on_old = json_body(old_phone.bind(&ticket_json(&old_phone, &id).await, false).await, StatusCode::OK).await;
-    let fresh = json_body(app.get(&format!("/orders/{}", order["id"].as_str().unwrap())).await, StatusCode::OK).await;
+    let fresh = fresh_link(&app, &order).await;
     let mut new_phone = Phone::with_key(&app.base_url, DeviceSigner::generate(DeviceAlgorithm::P256));
     assert_eq!(new_phone.open(&login_url(&fresh)).await.status(), StatusCode::SEE_OTHER);
     let seen = ticket_json(&new_phone, &id).await;
@@ -364,4 +370,36 @@ async fn when_the_organiser_refuses_printed_tickets_the_static_ticket_is_refused
     assert!(print.contains("not accepted") && !print.contains("data-payload"), "{print}");
     problem(png, StatusCode::CONFLICT, "static-not-accepted").await;
     assert_eq!(ticket["credential_policy"], policy, "the phone learns the rotation and the window");
+}
+
+#[tokio::test]
+async fn a_login_link_never_adopts_a_session_token_the_browser_brought() {
+    let app = TestApp::spawn().await;
+    let order = order(&app, false, 1).await;
+    let planted = format!("admit_buyer={}", "ab".repeat(32));
+    let mut victim = Phone::new(&app.base_url);
+    victim.cookie = Some(planted.clone());
+
+    let opened = victim.open(&login_url(&order)).await;
+
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    assert_ne!(victim.cookie.as_deref(), Some(planted.as_str()), "the server chose a fresh session");
+    let tickets = json_body(victim.get("/my/api/tickets").await, StatusCode::OK).await;
+    assert_eq!(tickets.as_array().unwrap().len(), 1);
+    let mut attacker = Phone::new(&app.base_url);
+    attacker.cookie = Some(planted);
+    problem(attacker.get("/my/api/tickets").await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn reading_an_order_writes_no_login_link_and_an_unknown_order_gets_none() {
+    let app = TestApp::spawn().await;
+    let order = order(&app, false, 1).await;
+    let id = order["id"].as_str().unwrap();
+
+    let read = json_body(app.get(&format!("/orders/{id}")).await, StatusCode::OK).await;
+
+    assert!(read.get("login_url").is_none(), "a read carries no link: {read}");
+    let unknown = app.client.post(app.url("/orders/no-such-order/login-link")).send().await.unwrap();
+    problem(unknown, StatusCode::NOT_FOUND, "not-found").await;
 }

@@ -101,8 +101,8 @@ async fn a_bound_phone_is_admitted_and_another_phone_with_the_same_ticket_is_den
     let second = chromium.new_session().await;
     second.goto(&app.url("/my/tickets")).await.expect("open the site");
     second.execute("localStorage.setItem('admit.deviceAlgorithm', 'P-256')", vec![]).await.expect("prefer P-256");
-    let again =
-        json_body(app.get(&format!("/orders/{}", order["id"].as_str().unwrap())).await, reqwest::StatusCode::OK).await;
+    let link = app.client.post(app.url(&format!("/orders/{}/login-link", order["id"].as_str().unwrap())));
+    let again = json_body(link.send().await.expect("POST login-link"), reqwest::StatusCode::CREATED).await;
     open_ticket(&second, &app, &login_url(&again), &ticket_id).await;
     second.wait().at_most(WAIT).for_element(Locator::Css("#move:not([hidden])")).await.expect("offers to move");
     let copy = code_on(&second, "#qr[data-mode=\"dynamic\"].refused").await;

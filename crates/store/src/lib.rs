@@ -133,6 +133,10 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a one-time login link for an order (by the hash of its token).
     /// `NotFound("order")` when there is no such order.
     async fn create_login_link(&self, link: NewLoginLink) -> StoreResult<()>;
+    /// Deletes login links that expired by `expired_by_ms` or were used by `used_by_ms`; the
+    /// number deleted. A deleted link reads as unknown, so keep used ones a little while for
+    /// the "already used" page.
+    async fn purge_login_links(&self, expired_by_ms: i64, used_by_ms: i64) -> StoreResult<u64>;
     /// Uses a login link once: a fresh link grants its order to the buyer session
     /// `session_hash` (created on first use; a session may hold many orders).
     async fn redeem_login_link(

@@ -35,7 +35,8 @@ pub struct EnrolInput {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+/// `Debug` leaves the token out (see below), so logging the answer never leaks it.
+#[derive(Serialize, ToSchema)]
 pub struct GateDeviceDto {
     pub device_id: i64,
     pub gate_id: i64,
@@ -46,6 +47,20 @@ pub struct GateDeviceDto {
     /// Only in the enrolment answer: the terminal's bearer token, shown this once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_token: Option<String>,
+}
+
+impl std::fmt::Debug for GateDeviceDto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GateDeviceDto")
+            .field("device_id", &self.device_id)
+            .field("gate_id", &self.gate_id)
+            .field("venue_id", &self.venue_id)
+            .field("name", &self.name)
+            .field("enrolled_at", &self.enrolled_at)
+            .field("revoked_at", &self.revoked_at)
+            .field("device_token", &self.device_token.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl GateDeviceDto {

@@ -10,6 +10,7 @@ pub(crate) mod gate_page;
 mod gate_places;
 mod gate_uploads;
 mod holds;
+mod login_links;
 pub mod my;
 mod orders;
 mod queue;
@@ -77,6 +78,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(holds::get_hold, holds::cancel_hold))
         .routes(routes!(orders::pay))
         .routes(routes!(orders::get_order))
+        .routes(routes!(login_links::create))
         .routes(routes!(orders::credential))
         .routes(routes!(orders::qr_svg))
         .routes(routes!(orders::qr_png))

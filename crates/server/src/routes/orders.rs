@@ -59,7 +59,7 @@ pub async fn pay(
 }
 
 /// The order with a fresh login link. The order is paid whatever happens here, so a link that
-/// cannot be stored is logged and left out (`GET /orders/{id}` makes another) rather than
+/// cannot be stored is logged and left out (`POST /orders/{id}/login-link` makes another) rather than
 /// turning the confirmation into an error.
 async fn confirmation(state: &AppState, order: &Order) -> OrderDto {
     let mut dto = OrderDto::from(order);
@@ -73,16 +73,14 @@ async fn confirmation(state: &AppState, order: &Order) -> OrderDto {
 #[utoipa::path(get, path = "/orders/{order_id}", tag = "orders",
     params(("order_id" = String, Path, description = "Order id (a capability: keep it private)")),
     responses(
-        (status = 200, description = "The order and its tickets, with a fresh one-time `login_url` for the phone", body = OrderDto),
+        (status = 200, description = "The order and its tickets (reading writes nothing: a fresh login link is `POST /orders/{order_id}/login-link`)", body = OrderDto),
         (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_order(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<OrderDto>, ApiError> {
-    let mut dto = OrderDto::from(&state.store.order(&id).await?);
-    dto.login_url = Some(login_link::mint(&state, &id).await?);
-    Ok(Json(dto))
+    Ok(Json(OrderDto::from(&state.store.order(&id).await?)))
 }
 
 /// The ticket, only if it belongs to the order named in the path.

@@ -16,11 +16,12 @@ use admit_domain::waiting_room::Standing;
 use admit_store::{QueueEntry, QueueJoin, StaffRole, StoreError, WaitingRoom, WaitingRoomConfig};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use utoipa::ToSchema;
 
 /// How an organiser configures the waiting room.
@@ -247,8 +248,15 @@ pub async fn join_queue(
     };
     let entry = state.store.queue_join(join).await?;
     let dto = standing_dto(&state, &entry, now).await?;
-    let cookie = format!("{}={}; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax", cookie_name(event), entry.id);
-    let location = format!("/events/{event_id}/queue/{}", entry.id);
+    let cookie = crate::cookie::private(
+        &cookie_name(event),
+        &entry.id,
+        "/",
+        Duration::from_secs(86_400),
+        state.settings.secure_cookies,
+    );
+    let location = HeaderValue::from_str(&format!("/events/{event_id}/queue/{}", entry.id))
+        .map_err(|e| ApiError::Internal(format!("queue location: {e}")))?;
     Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie), (header::LOCATION, location)], Json(dto)).into_response())
 }
 

@@ -1,7 +1,8 @@
 //! `GET /my/login/{token}`: the one-time login link from the order confirmation. A fresh link
-//! grants its order to this browser's buyer session (made now if the browser has none, so
-//! several orders opened in one browser are all visible), sets the `HttpOnly`, `SameSite=Lax`
-//! session cookie and redirects to the ticket list. A used, expired or unknown link shows a
+//! grants its order to this browser's buyer session (a fresh server-chosen one unless the
+//! browser holds a session the store knows, so several orders opened in one browser are all
+//! visible and a planted cookie is never adopted), sets the `HttpOnly`, `SameSite=Lax`
+//! (and `Secure`) session cookie and redirects to the ticket list. A used, expired or unknown link shows a
 //! readable page and logs nobody in.
 
 use super::html;
@@ -38,6 +39,19 @@ pub async fn open(State(state): State<AppState>, Path(token): Path<String>, head
     }
 }
 
+/// The session the link's order is granted to: the browser's own when the store knows it (it
+/// may already hold other orders), otherwise a fresh one the server chose. A cookie value the
+/// store has never seen is never adopted, so nobody can plant a session token in a victim's
+/// browser and read the victim's tickets with it (session fixation).
+async fn session_to_grant(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    if let Some(held) = buyer::token_from(headers)
+        && state.store.buyer_tickets(token_hash(&held)).await?.is_some()
+    {
+        return Ok(held);
+    }
+    Ok(random_token(32))
+}
+
 async fn redeem(state: &AppState, token: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
     if !looks_like_a_token(token) {
         return Ok(refused(
@@ -46,14 +60,14 @@ async fn redeem(state: &AppState, token: &str, headers: &HeaderMap) -> Result<Re
             "Check that you copied the whole link from your order confirmation.",
         ));
     }
-    let session = buyer::token_from(headers).unwrap_or_else(|| random_token(32));
+    let session = session_to_grant(state, headers).await?;
     let outcome =
         state.store.redeem_login_link(token_hash(&token.to_ascii_lowercase()), token_hash(&session), now_ms()).await?;
     Ok(match outcome {
         LoginRedemption::Granted { order_id } => {
             tracing::info!(order.id = %order_id, "login link opened");
             let mut response = Redirect::to("/my/tickets").into_response();
-            let cookie = HeaderValue::from_str(&buyer::set_cookie(&session)).expect("hex token in a cookie");
+            let cookie = buyer::set_cookie(&session, state.settings.secure_cookies);
             response.headers_mut().insert(header::SET_COOKIE, cookie);
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));

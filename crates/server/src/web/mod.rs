@@ -5,6 +5,7 @@
 //! - `pages`: the ticket list and ticket page shells (their JS loads the tickets live), the
 //!   service worker and the web app manifest that make them work offline;
 //! - `print`: the printable static ticket;
+//! - `problems`: `/problems/{type}`, the page each problem+json `type` resolves to;
 //! - `assets`: every file under `crates/server/assets/` the pages use, embedded in the binary.
 
 mod assets;
@@ -12,6 +13,7 @@ pub mod html;
 mod login;
 mod pages;
 mod print;
+mod problems;
 
 use crate::state::AppState;
 use axum::Router;
@@ -27,4 +29,5 @@ pub fn router() -> Router<AppState> {
         .route("/my/sw.js", get(pages::service_worker))
         .route("/my/manifest.webmanifest", get(pages::manifest))
         .route("/my/assets/{*file}", get(assets::serve))
+        .route("/problems/{slug}", get(problems::page))
 }

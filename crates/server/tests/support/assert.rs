@@ -51,7 +51,7 @@ pub fn alternative<'a>(problem: &'a Value, kind: &str) -> Option<&'a Value> {
     problem["alternatives"].as_array()?.iter().find(|a| a["kind"] == kind)
 }
 
-/// An order body without its `login_url`, which every confirmation and read mints afresh;
+/// An order body without its `login_url`, which every confirmation mints afresh;
 /// asserts the link was there and looked like one.
 pub fn without_login_url(order: &Value) -> Value {
     let link = order["login_url"].as_str().unwrap_or_else(|| panic!("no login_url in {order}"));

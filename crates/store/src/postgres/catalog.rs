@@ -25,13 +25,19 @@ pub async fn add_staff_token(
     hash: [u8; 32],
     label: &str,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO staff_tokens (token_hash, organiser_id, role, label) VALUES ($1, $2, $3, $4)")
-        .bind(&hash[..])
-        .bind(organiser.0)
-        .bind(role.as_str())
-        .bind(label)
-        .execute(pool)
-        .await?;
+    let added = sqlx::query(
+        "INSERT INTO staff_tokens (token_hash, organiser_id, role, label)
+         SELECT $1, id, $3, $4 FROM organisers WHERE id = $2",
+    )
+    .bind(&hash[..])
+    .bind(organiser.0)
+    .bind(role.as_str())
+    .bind(label)
+    .execute(pool)
+    .await?;
+    if added.rows_affected() == 0 {
+        return Err(StoreError::NotFound("organiser"));
+    }
     Ok(())
 }
 

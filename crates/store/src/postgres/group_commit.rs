@@ -10,6 +10,10 @@
 //!
 //! The function that runs a group answers each request on its own: a group is an
 //! optimisation, never a change of meaning (`grouped.rs`).
+//!
+//! The queue is bounded ([`QUEUE`] requests, like the SQLite writer's): when the database falls
+//! that far behind, `submit` waits for room instead of piling up memory without limit, which
+//! slows callers down (backpressure) rather than letting them time out after the fact.
 
 use crate::{StoreError, StoreResult};
 use std::future::Future;
@@ -19,9 +23,12 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 type Reply<O> = oneshot::Sender<StoreResult<O>>;
 
+/// How many requests of one kind may wait for a slot before `submit` itself waits.
+pub const QUEUE: usize = 8192;
+
 /// A queue of requests of one kind, written in groups.
 pub struct Group<I, O> {
-    queue: mpsc::UnboundedSender<(I, Reply<O>)>,
+    queue: mpsc::Sender<(I, Reply<O>)>,
     grouped: Arc<AtomicU64>,
 }
 
@@ -33,7 +40,16 @@ impl<I: Send + 'static, O: Send + 'static> Group<I, O> {
         F: Fn(Vec<I>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Vec<StoreResult<O>>> + Send + 'static,
     {
-        let (queue, mut arrivals) = mpsc::unbounded_channel::<(I, Reply<O>)>();
+        Self::start_bounded(slots, most, QUEUE, run)
+    }
+
+    /// [`Group::start`] with a queue of `bound` requests.
+    pub fn start_bounded<F, Fut>(slots: usize, most: usize, bound: usize, run: F) -> Self
+    where
+        F: Fn(Vec<I>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<StoreResult<O>>> + Send + 'static,
+    {
+        let (queue, mut arrivals) = mpsc::channel::<(I, Reply<O>)>(bound.max(1));
         let run = Arc::new(run);
         let slots = Arc::new(Semaphore::new(slots.max(1)));
         let grouped = Arc::new(AtomicU64::new(0));
@@ -72,10 +88,17 @@ impl<I: Send + 'static, O: Send + 'static> Group<I, O> {
         self.grouped.load(Ordering::Relaxed)
     }
 
-    /// Queues one request and waits for its own result.
+    /// Requests waiting in the queue (not yet taken towards a group).
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
+    /// Queues one request (waiting for room when the queue is full) and waits for its own
+    /// result.
     pub async fn submit(&self, request: I) -> StoreResult<O> {
         let (reply, answer) = oneshot::channel();
-        self.queue.send((request, reply)).map_err(|_| stopped())?;
+        self.queue.send((request, reply)).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
@@ -147,5 +170,42 @@ mod tests {
         let sizes = sizes.lock().unwrap();
         assert!(sizes.iter().all(|&n| n <= 3), "{sizes:?}");
         assert_eq!(sizes.iter().sum::<usize>(), 10);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_makes_the_next_request_wait_for_room() {
+        let gate = Arc::new(Semaphore::new(0));
+        let held = gate.clone();
+        let group = Arc::new(Group::start_bounded(1, 100, 2, move |xs: Vec<u32>| {
+            let held = held.clone();
+            async move {
+                let _pass = held.acquire().await;
+                xs.into_iter().map(Ok).collect()
+            }
+        }));
+        let settle = || async {
+            for _ in 0..50 {
+                tokio::task::yield_now().await;
+            }
+        };
+        let mut answers = Vec::new();
+        // 1 runs (held at the gate), 2 waits for the slot, 3 and 4 fill the queue of two.
+        for x in 1..=4 {
+            let g = group.clone();
+            answers.push(tokio::spawn(async move { g.submit(x).await }));
+            settle().await;
+        }
+        let g = group.clone();
+        let fifth = tokio::spawn(async move { g.submit(5).await });
+        settle().await;
+
+        assert_eq!(group.waiting(), 2, "the queue holds no more than its bound");
+        assert!(!fifth.is_finished());
+        gate.add_permits(100);
+        answers.push(fifth);
+        for (x, handle) in (1..=5).zip(answers) {
+            assert_eq!(handle.await.unwrap().unwrap(), x, "every request is answered once there is room");
+        }
+        assert_eq!(group.waiting(), 0);
     }
 }

@@ -25,6 +25,7 @@ mod idempotency;
 mod orders;
 mod phone;
 pub(crate) mod retry;
+#[cfg(feature = "testing")]
 pub mod scratch;
 mod shards;
 mod staff_places;
@@ -294,6 +295,9 @@ impl Store for PgStore {
 
     async fn create_login_link(&self, link: NewLoginLink) -> StoreResult<()> {
         transaction!(self.pool, |conn| phone::create_login_link(conn, &link).await?)
+    }
+    async fn purge_login_links(&self, expired_by_ms: i64, used_by_ms: i64) -> StoreResult<u64> {
+        phone::purge_login_links(&self.pool, expired_by_ms, used_by_ms).await
     }
     async fn redeem_login_link(
         &self,

@@ -31,6 +31,15 @@ pub async fn create_login_link(conn: &mut PgConnection, link: &NewLoginLink) -> 
     Ok(())
 }
 
+pub async fn purge_login_links(pool: &PgPool, expired_by_ms: i64, used_by_ms: i64) -> StoreResult<u64> {
+    let done = sqlx::query("DELETE FROM login_links WHERE expires_at <= $1 OR used_at <= $2")
+        .bind(expired_by_ms)
+        .bind(used_by_ms)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn redeem_login_link(
     conn: &mut PgConnection,
     token_hash: [u8; 32],

@@ -20,11 +20,15 @@ pub fn add_staff_token(
     hash: [u8; 32],
     label: &str,
 ) -> StoreResult<()> {
-    exec(
+    let added = exec(
         c,
-        "INSERT INTO staff_tokens (token_hash, organiser_id, role, label) VALUES (?, ?, ?, ?)",
-        params![&hash[..], organiser.0, role.as_str(), label],
+        "INSERT INTO staff_tokens (token_hash, organiser_id, role, label)
+         SELECT ?, id, ?, ? FROM organisers WHERE id = ?",
+        params![&hash[..], role.as_str(), label, organiser.0],
     )?;
+    if added == 0 {
+        return Err(StoreError::NotFound("organiser"));
+    }
     Ok(())
 }
 

@@ -323,6 +323,9 @@ impl Store for SqliteStore {
     async fn create_login_link(&self, link: NewLoginLink) -> StoreResult<()> {
         self.write(move |c| phone::create_login_link(c, &link)).await
     }
+    async fn purge_login_links(&self, expired_by_ms: i64, used_by_ms: i64) -> StoreResult<u64> {
+        self.write(move |c| phone::purge_login_links(c, expired_by_ms, used_by_ms)).await
+    }
     async fn redeem_login_link(
         &self,
         token_hash: [u8; 32],

@@ -24,6 +24,12 @@ pub fn create_login_link(c: &Connection, link: &NewLoginLink) -> StoreResult<()>
     Ok(())
 }
 
+pub fn purge_login_links(c: &Connection, expired_by_ms: i64, used_by_ms: i64) -> StoreResult<u64> {
+    let deleted =
+        exec(c, "DELETE FROM login_links WHERE expires_at <= ? OR used_at <= ?", params![expired_by_ms, used_by_ms])?;
+    Ok(deleted as u64)
+}
+
 pub fn redeem_login_link(
     c: &Connection,
     token_hash: [u8; 32],

@@ -133,6 +133,15 @@ pub async fn staff_are_found_by_token_hash_only(store: Arc<dyn Store>) {
     assert_eq!(store.staff_by_token([3; 32]).await.unwrap(), None);
 }
 
+pub async fn a_staff_token_for_an_unknown_organiser_is_not_found_and_adds_nothing(store: Arc<dyn Store>) {
+    let unknown = admit_domain::OrganiserId(987_654);
+
+    let refused = store.add_staff_token(unknown, StaffRole::Admin, [9; 32], "nobody").await;
+
+    assert!(matches!(refused, Err(StoreError::NotFound("organiser"))), "{refused:?}");
+    assert!(store.staff_by_token([9; 32]).await.unwrap().is_none());
+}
+
 pub async fn a_gate_is_found_with_its_venue_and_organiser(store: Arc<dyn Store>) {
     let (mine, venue) = host(&*store, "Incheon Live").await;
     let (theirs, other_venue) = host(&*store, "Daegu Stage").await;

@@ -44,6 +44,7 @@ macro_rules! conformance_tests {
             catalogue {
                 created_events_are_listed_with_their_venue,
                 event_detail_has_sessions_and_priced_grades,
+                a_staff_token_for_an_unknown_organiser_is_not_found_and_adds_nothing,
                 unknown_events_sessions_and_gates_are_not_found,
                 availability_counts_every_grade_of_each_session,
                 every_session_lists_its_own_free_copy_of_the_seats,
@@ -171,6 +172,7 @@ macro_rules! conformance_tests {
                 a_login_link_grants_its_order_once,
                 the_confirmation_link_is_stored_with_the_order_and_with_a_repeated_completion,
                 an_expired_login_link_grants_nothing,
+                expired_and_used_login_links_are_purged_and_fresh_ones_kept,
                 a_buyer_session_holds_every_order_it_opened_and_no_other,
                 the_ticket_view_names_event_venue_round_grade_and_quantity,
                 binding_a_device_re_issues_the_ticket_and_logs_it,

@@ -92,6 +92,23 @@ pub async fn the_confirmation_link_is_stored_with_the_order_and_with_a_repeated_
     assert_eq!(bought.iter().map(|v| v.ticket.id).collect::<Vec<_>>(), vec![order.tickets[0].id]);
 }
 
+pub async fn expired_and_used_login_links_are_purged_and_fresh_ones_kept(store: Arc<dyn Store>) {
+    let (_, order) = one_order(&*store).await;
+    store.create_login_link(link(&order, 1, T0 + HOUR)).await.unwrap();
+    store.create_login_link(link(&order, 2, T0 + 3 * HOUR)).await.unwrap();
+    store.create_login_link(link(&order, 3, T0 + 3 * HOUR)).await.unwrap();
+    store.redeem_login_link(hash(2), hash(10), T0 + MINUTE).await.unwrap();
+
+    let purged = store.purge_login_links(T0 + 2 * HOUR, T0 + 2 * MINUTE).await.unwrap();
+
+    assert_eq!(purged, 2, "the expired link and the used one");
+    let redeem = |token| store.redeem_login_link(hash(token), hash(11), T0 + 2 * HOUR);
+    assert_eq!(redeem(1).await.unwrap(), LoginRedemption::Unknown);
+    assert_eq!(redeem(2).await.unwrap(), LoginRedemption::Unknown);
+    assert_eq!(redeem(3).await.unwrap(), LoginRedemption::Granted { order_id: order.id.clone() });
+    assert_eq!(store.purge_login_links(T0, T0).await.unwrap(), 0, "nothing else is due");
+}
+
 pub async fn an_expired_login_link_grants_nothing(store: Arc<dyn Store>) {
     let (_, order) = one_order(&*store).await;
     store.create_login_link(link(&order, 1, T0 + HOUR)).await.unwrap();
