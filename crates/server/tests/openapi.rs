@@ -150,3 +150,18 @@ async fn every_problem_type_resolves_to_a_page_describing_it() {
     }
     problem(app.get("/problems/no-such-problem").await, StatusCode::NOT_FOUND, "not-found").await;
 }
+
+#[tokio::test]
+async fn the_manifest_documents_both_of_its_formats() {
+    let app = TestApp::spawn().await;
+
+    let doc = openapi(&app).await;
+
+    let ok = &doc["paths"]["/sessions/{session_id}/manifest"]["get"]["responses"]["200"]["content"];
+    let kinds: BTreeSet<&str> = ok.as_object().expect("200 content").keys().map(String::as_str).collect();
+    assert_eq!(kinds, BTreeSet::from(["application/json", "text/csv"]), "{ok}");
+    let rows = format!("{}/manifest?format=csv", app.url(&format!("/sessions/{}", app.concert.sessions[0].0)));
+    let csv = app.client.get(rows).bearer_auth(&app.organiser.gate_token).send().await.unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+}

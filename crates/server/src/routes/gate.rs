@@ -37,10 +37,12 @@ pub struct ManifestQuery {
     params(("session_id" = i64, Path), ManifestQuery),
     security(("staff_token" = [])),
     responses(
-        (status = 200, description = "Every ticket of the session with its inspection ID and password", body = [ManifestRowDto]),
-        (status = 200, description = "The same as CSV", content_type = "text/csv"),
+        (status = 200, description = "Every ticket of the session with its inspection ID and password, as JSON or (`format=csv` or `Accept: text/csv`) as CSV",
+            content(([ManifestRowDto] = "application/json"), (String = "text/csv"))),
         (status = 401, description = "No or unknown staff token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Another organiser's session", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A `format` other than json or csv", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn manifest(
     State(state): State<AppState>,
@@ -142,6 +144,7 @@ fn deny(reason: DenyReason, payload: Option<&Payload>, gate: GateId, direction: 
         (status = 200, description = "Admit or deny with a reason code", body = ScanVerdict),
         (status = 401, description = "No or unknown staff or gate device token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Another organiser's gate, or a device enrolled at another gate", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such gate or session", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The gate is not at this session's venue", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn scan(

@@ -281,6 +281,7 @@ pub struct EntriesDto {
         (status = 200, description = "Entries per gate per minute or hour, online and uploaded", body = EntriesDto),
         (status = 401, description = "No or unknown staff token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Another organiser's session", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An unknown bucket", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn entries(

@@ -32,6 +32,7 @@ pub const ADMISSION_PASS: &str = "admission-pass";
         (status = 403, description = "The event's waiting room has not admitted you (no or invalid `Admission-Pass`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many holds from this address or buyer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Sold out (`alternatives` lists what is available)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session or grade", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_hold(

@@ -183,7 +183,9 @@ pub async fn put_waiting_room(
     security(("staff_token" = [])),
     responses(
         (status = 204, description = "Off: holds no longer need a pass; the queue is forgotten"),
+        (status = 401, description = "No or unknown staff token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Another organiser's event, or gate staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_waiting_room(
     State(state): State<AppState>,
