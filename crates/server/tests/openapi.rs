@@ -129,6 +129,19 @@ async fn every_operation_documents_the_answers_any_request_can_get() {
             }
             let internal = &responses["500"]["content"]["application/problem+json"]["schema"]["$ref"];
             assert_eq!(internal, "#/components/schemas/Problem", "{method} {path}");
+            if ["post", "put", "delete", "patch"].contains(&method.as_str()) {
+                let keys: Vec<&Value> = op["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["name"] == "idempotency-key" && p["in"] == "header")
+                    .collect();
+                assert_eq!(keys.len(), 1, "{method} {path}: one Idempotency-Key header");
+                assert_eq!(keys[0]["schema"]["maxLength"], 255, "{method} {path}");
+                for status in ["401", "409", "422"] {
+                    assert!(responses.contains_key(status), "{method} {path}: {status} from the idempotency layer");
+                }
+            }
         }
     }
 }

@@ -150,6 +150,7 @@ async fn organiser_room(state: &AppState, staff: &StaffUser, event: EventId) -> 
         (status = 200, description = "On (or reconfigured: everyone keeps their place)", body = WaitingRoomDto),
         (status = 401, description = "No or unknown staff token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Another organiser's event, or gate staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid settings", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_waiting_room(
