@@ -293,30 +293,7 @@ impl LocalDb {
     /// Writes a scan and commits it (durably: `synchronous=FULL`); returns its sequence number.
     pub async fn record_scan(&self, s: &NewScan) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
-        let seq = sqlx::query(
-            "INSERT INTO scans (scanned_at, gate_id, session_id, ticket_id, ticket_version, verdict, reason,
-                                latitude, longitude, source, uploaded, direction, device_counter)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(s.scanned_at_ms)
-        .bind(s.gate_id)
-        .bind(s.session_id)
-        .bind(s.ticket_id)
-        .bind(s.ticket_version.map(i64::from))
-        .bind(if s.reason.is_none() { "admit" } else { "deny" })
-        .bind(s.reason.map(|r| r.code()))
-        .bind(s.latitude)
-        .bind(s.longitude)
-        .bind(if s.online { "online" } else { "offline" })
-        .bind(s.online)
-        .bind(s.direction.as_str())
-        .bind(s.device_counter.map(i64::from))
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
-        if let (true, None, Some(ticket), Some(used)) = (s.online, s.reason, s.ticket_id, s.server_entries_used) {
-            raise_entries(&mut tx, ticket, used, s.session_id, s.direction).await?;
-        }
+        let seq = insert_scan(&mut tx, s).await?;
         tx.commit().await?;
         Ok(seq)
     }
@@ -469,33 +446,39 @@ impl LocalDb {
         let mut seqs = Vec::with_capacity(scans.len());
         let mut tx = self.pool.begin().await?;
         for s in scans {
-            let seq = sqlx::query(
-                "INSERT INTO scans (scanned_at, gate_id, session_id, ticket_id, ticket_version, verdict, reason,
-                                    latitude, longitude, source, uploaded, direction, device_counter)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(s.scanned_at_ms)
-            .bind(s.gate_id)
-            .bind(s.session_id)
-            .bind(s.ticket_id)
-            .bind(s.ticket_version.map(i64::from))
-            .bind(if s.reason.is_none() { "admit" } else { "deny" })
-            .bind(s.reason.map(|r| r.code()))
-            .bind(s.latitude)
-            .bind(s.longitude)
-            .bind(if s.online { "online" } else { "offline" })
-            .bind(s.online)
-            .bind(s.direction.as_str())
-            .bind(s.device_counter.map(i64::from))
-            .execute(&mut *tx)
-            .await?
-            .last_insert_rowid();
-            if let (true, None, Some(ticket), Some(used)) = (s.online, s.reason, s.ticket_id, s.server_entries_used) {
-                raise_entries(&mut tx, ticket, used, s.session_id, s.direction).await?;
-            }
-            seqs.push(seq);
+            seqs.push(insert_scan(&mut tx, s).await?);
         }
         tx.commit().await?;
         Ok(seqs)
     }
+}
+
+/// Writes one scan in `tx` (an online admit also raises the ticket's synced entry count);
+/// returns its sequence number. The one INSERT behind `record_scan` and `record_scans`.
+async fn insert_scan(tx: &mut sqlx::SqliteConnection, s: &NewScan) -> Result<i64> {
+    let seq = sqlx::query(
+        "INSERT INTO scans (scanned_at, gate_id, session_id, ticket_id, ticket_version, verdict, reason,
+                            latitude, longitude, source, uploaded, direction, device_counter)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(s.scanned_at_ms)
+    .bind(s.gate_id)
+    .bind(s.session_id)
+    .bind(s.ticket_id)
+    .bind(s.ticket_version.map(i64::from))
+    .bind(if s.reason.is_none() { "admit" } else { "deny" })
+    .bind(s.reason.map(|r| r.code()))
+    .bind(s.latitude)
+    .bind(s.longitude)
+    .bind(if s.online { "online" } else { "offline" })
+    .bind(s.online)
+    .bind(s.direction.as_str())
+    .bind(s.device_counter.map(i64::from))
+    .execute(&mut *tx)
+    .await?
+    .last_insert_rowid();
+    if let (true, None, Some(ticket), Some(used)) = (s.online, s.reason, s.ticket_id, s.server_entries_used) {
+        raise_entries(tx, ticket, used, s.session_id, s.direction).await?;
+    }
+    Ok(seq)
 }
